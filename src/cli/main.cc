@@ -1,0 +1,61 @@
+// The `ballast` command: one binary, one subcommand per job.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/replay.h"
+#include "crypto/keys.h"
+
+namespace {
+
+int report(const ballast::Status& status) {
+  if (status.is_ok()) return 0;
+  std::cerr << "ballast: " << status.to_string() << "\n";
+  return 1;
+}
+
+void add_keygen(CLI::App& app) {
+  auto* keygen = app.add_subcommand("keygen", "Create a secret key file (mode 0600)");
+  static std::string out_path;
+  static std::string dev_name;
+  keygen->add_option("--out", out_path, "Key file to create (refuses to overwrite)")->required();
+  keygen->add_option("--insecure-dev-seed", dev_name,
+                     "Derive the key from a name instead of randomness (examples only)");
+  keygen->callback([] {
+    auto key = dev_name.empty() ? ballast::SecretKey::generate()
+                                : ballast::SecretKey::insecure_from_seed(dev_name);
+    ballast::Status status = ballast::write_key_file(out_path, key);
+    if (!status.is_ok()) throw CLI::RuntimeError(report(status));
+    std::cout << key.public_key().hex() << "\n";
+  });
+}
+
+void add_orders(CLI::App& app) {
+  auto* orders = app.add_subcommand("orders", "Work with order files");
+  orders->require_subcommand(1);
+  auto* replay = orders->add_subcommand(
+      "replay", "Sign and run a JSON-lines order file through an in-process exchange");
+  static ballast::cli::ReplayOptions options;
+  replay->add_option("file", options.orders_path, "JSON-lines order file")->required();
+  replay->add_option("--genesis", options.genesis_path, "Genesis file")->required();
+  replay->add_option("--keys", options.keys_dir, "Directory of NAME.key files");
+  replay->add_flag("--dev-keys", options.dev_keys,
+                   "Derive each account's key from its name (examples only, never real funds)");
+  replay->add_flag("--json", options.json, "Print one JSON object per result");
+  replay->add_option("--depth", options.book_depth, "Book levels to print")
+      ->check(CLI::Range(1, 1000));
+  replay->callback([] {
+    int code = report(ballast::cli::run_replay(options, std::cout));
+    if (code != 0) throw CLI::RuntimeError(code);
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Ballast: a Byzantine-fault-tolerant exchange network"};
+  app.require_subcommand(1);
+  add_keygen(app);
+  add_orders(app);
+  CLI11_PARSE(app, argc, argv);
+  return 0;
+}

@@ -1,0 +1,206 @@
+// The replicated exchange: accounts, balances and order books, advanced one block at a time.
+//
+// Deterministic and sans-IO: the same genesis and the same blocks give the same events and the
+// same state root on every replica. It never reads a clock, file, socket, thread or random
+// source. Input that is wrong yields a rejection with a reason and changes nothing (or only the
+// nonce and fee, for execution rejects; see docs/TRANSACTIONS.md). A broken internal invariant
+// aborts.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "crypto/lthash.h"
+#include "exchange/events.h"
+#include "exchange/genesis.h"
+#include "exchange/order_book.h"
+#include "exchange/transaction.h"
+
+namespace ballast::exchange {
+
+struct BlockContext {
+  std::uint64_t height = 0;  // must be the previous height + 1
+  std::int64_t time_ms = 0;  // block time agreed by consensus
+};
+
+enum class SignatureCheck {
+  kVerify,           // check every signature here
+  kAlreadyVerified,  // the caller verified them (mempool cache, verification pool)
+};
+
+struct BlockResult {
+  std::uint64_t height = 0;
+  std::vector<TxResult> results;  // in the order the transactions were given
+  Hash256 state_root;
+};
+
+struct Balance {
+  Amount available = 0;
+  Amount locked = 0;
+  bool operator==(const Balance&) const = default;
+};
+
+struct OpenOrder {
+  OrderId id = 0;
+  ClientOrderId client_order_id = 0;
+  MarketId market = 0;
+  Side side = Side::kBuy;
+  Price price = 0;
+  Quantity remaining = 0;
+  std::uint64_t sequence = 0;
+  bool post_only = false;
+  bool operator==(const OpenOrder&) const = default;
+};
+
+struct AccountView {
+  AccountId key;
+  std::uint64_t nonce = 0;
+  std::vector<Balance> balances;  // indexed by AssetId
+};
+
+class Exchange {
+ public:
+  explicit Exchange(const Genesis& genesis);
+  ~Exchange();
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
+  // Executes one block: an admission pass in the given order (signature, account, nonce,
+  // expiry, fee), then cancels, then post-only orders, then everything else in the given order.
+  BlockResult execute_block(const BlockContext& context, std::span<const Transaction> txs,
+                            SignatureCheck check = SignatureCheck::kVerify);
+
+  std::uint64_t height() const { return height_; }
+  const Hash256& state_root() const { return state_root_; }
+  const Genesis& genesis() const { return genesis_; }
+  const Hash256& genesis_hash() const { return genesis_hash_; }
+
+  // The whole state in canonical form; restore() of it yields the same state root.
+  Bytes snapshot() const;
+  static Result<std::unique_ptr<Exchange>> restore(ByteView snapshot);
+
+  std::optional<AccountView> account(const AccountId& key) const;
+  std::size_t account_count() const { return accounts_.size(); }
+  std::vector<BookLevel> book(MarketId market, Side side, std::size_t depth) const;
+  // Every resting order of a market, one side, best price first then time priority.
+  std::vector<OpenOrder> resting_orders(MarketId market, Side side) const;
+  std::vector<OpenOrder> open_orders(const AccountId& key) const;
+  std::size_t resting_order_count() const { return orders_by_id_.size(); }
+
+  // Recomputes conservation, non-negativity, locked-equals-required and uncrossed books from
+  // scratch; returns the first violation. For tests and the simulator (O(state)).
+  Status check_invariants() const;
+  // Per-asset totals over every account (available + locked), fee account included.
+  std::vector<Amount> asset_totals() const;
+
+ private:
+  struct Account {
+    AccountId key;
+    std::uint64_t nonce = 0;
+    std::vector<Balance> balances;  // indexed by AssetId
+    OrderHandle first_order = kNoOrder;
+    std::uint32_t open_orders = 0;
+    Hash256 committed_digest;  // digest of this entry as of the last commit
+    bool committed = false;
+    bool dirty = false;
+  };
+  struct ClientOrderKey {
+    AccountIndex account;
+    ClientOrderId client_order_id;
+    bool operator==(const ClientOrderKey&) const = default;
+  };
+  struct KeyHasher {
+    std::size_t operator()(const PublicKey& key) const;
+    std::size_t operator()(const ClientOrderKey& key) const;
+  };
+  // An order being submitted: not yet in the book, possibly about to rest.
+  struct Incoming {
+    OrderId id = 0;
+    AccountIndex owner = 0;
+    MarketId market = 0;
+    const MarketSpec* spec = nullptr;
+    Side side = Side::kBuy;
+    OrderType type = OrderType::kLimit;
+    TimeInForce time_in_force = TimeInForce::kGoodTillCancel;
+    bool post_only = false;
+    SelfTradePrevention self_trade_prevention = SelfTradePrevention::kCancelNewest;
+    Price price = 0;
+    Quantity remaining = 0;
+    ClientOrderId client_order_id = 0;
+  };
+
+  struct Rejection {
+    RejectCode code;
+    std::string message;
+  };
+
+  // An empty exchange with the configuration of `genesis` and none of its accounts: the
+  // starting point of restore().
+  struct EmptyTag {};
+  Exchange(const Genesis& genesis, const Hash256& genesis_hash, EmptyTag);
+  void recompute_commitment();
+  static Hash256 account_digest(const Account& account);
+  Hash256 order_digest(const Order& order) const;
+  Hash256 globals_digest() const;
+
+  // Admission and dispatch.
+  std::optional<Rejection> admit(const Transaction& tx, std::uint64_t height, SignatureCheck check);
+  void execute(const Transaction& tx, TxResult& result);
+  std::optional<Rejection> transfer(AccountIndex sender, const Transfer& body, TxResult& result);
+  std::optional<Rejection> place(AccountIndex sender, const PlaceOrder& body, TxResult& result);
+  std::optional<Rejection> cancel(AccountIndex sender, const CancelOrder& body, TxResult& result);
+  std::optional<Rejection> cancel_all(AccountIndex sender, const CancelAll& body, TxResult& result);
+  std::optional<Rejection> replace(AccountIndex sender, const ReplaceOrder& body, TxResult& result);
+
+  // Order checks shared by place and replace.
+  std::optional<Rejection> check_price_and_size(const MarketSpec& market, Price price,
+                                                Quantity quantity) const;
+  Result<Amount> required_lock(const MarketSpec& market, Side side, Price price,
+                               Quantity quantity) const;
+  Result<OrderHandle> find_order(AccountIndex sender, const OrderRef& ref) const;
+  bool fill_or_kill_fillable(const Incoming& order) const;
+
+  // Matching and book maintenance (matching.cc).
+  void submit(Incoming& order, TxResult& result);
+  void match(Incoming& order, TxResult& result);
+  void settle_fill(Incoming& taker, OrderHandle maker_handle, Quantity quantity, TxResult& result);
+  void rest(const Incoming& order, TxResult& result);
+  void cancel_resting(OrderHandle handle, CancelReason reason, TxResult& result);
+  void remove_resting(OrderHandle handle);
+  void release_lock(AccountIndex owner, const MarketSpec& market, Side side, Price price,
+                    Quantity quantity);
+
+  // Accounts and balances.
+  AccountIndex account_index_or_create(const AccountId& key);
+  std::optional<AccountIndex> find_account(const AccountId& key) const;
+  Balance& balance(AccountIndex account, AssetId asset);
+  void touch_account(AccountIndex account);
+  void touch_order(OrderHandle handle);
+  void commit_block();
+
+  Genesis genesis_;
+  Hash256 genesis_hash_;
+  AccountIndex fee_account_ = 0;
+  std::uint64_t height_ = 0;
+  OrderId next_order_id_ = 1;
+  std::uint64_t next_sequence_ = 1;
+  Hash256 state_root_;
+
+  std::vector<Account> accounts_;
+  std::unordered_map<PublicKey, AccountIndex, KeyHasher> account_by_key_;
+  OrderPool order_pool_;
+  std::vector<std::unique_ptr<OrderBook>> books_;  // indexed by MarketId
+  std::unordered_map<OrderId, OrderHandle> orders_by_id_;
+  std::unordered_map<ClientOrderKey, OrderHandle, KeyHasher> orders_by_client_id_;
+
+  // Commitment: an LtHash over every entry, plus what changed since the last commit.
+  LtHash entries_hash_;
+  Hash256 committed_globals_digest_;
+  bool globals_committed_ = false;
+  std::vector<AccountIndex> dirty_accounts_;
+  std::vector<OrderId> dirty_orders_;
+};
+
+}  // namespace ballast::exchange

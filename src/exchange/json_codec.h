@@ -1,0 +1,24 @@
+// JSON forms of transaction bodies, events and results, using symbols (market "BTC-USD",
+// asset "USD") instead of numeric ids. Shared by the CLI, the order replay format and the API;
+// docs/TRANSACTIONS.md is the reference.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "exchange/events.h"
+#include "exchange/genesis.h"
+#include "exchange/transaction.h"
+
+namespace ballast::exchange {
+
+// Parses the body of a transaction from an object such as
+// {"action":"place","market":"BTC-USD","side":"buy","price":5000000,"quantity":1000}.
+// `resolve_account` turns a recipient name or hex key into a public key.
+Result<TransactionBody> body_from_json(
+    const nlohmann::json& object, const Genesis& genesis,
+    const std::function<Result<AccountId>(const std::string&)>& resolve_account);
+
+nlohmann::json event_to_json(const Event& event, const Genesis& genesis);
+nlohmann::json result_to_json(const TxResult& result, const Genesis& genesis);
+
+}  // namespace ballast::exchange

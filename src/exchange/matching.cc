@@ -1,0 +1,193 @@
+// Price-time priority matching, settlement of fills, and keeping the book, the per-account
+// order lists and the lookup tables in step.
+#include <algorithm>
+
+#include "exchange/exchange.h"
+
+namespace ballast::exchange {
+
+void Exchange::submit(Incoming& order, TxResult& result) {
+  match(order, result);
+  if (order.remaining == 0) return;
+  if (order.time_in_force == TimeInForce::kGoodTillCancel) {
+    rest(order, result);
+    return;
+  }
+  // The unfilled rest of an IOC, FOK or market order is cancelled; self-trade prevention may
+  // already have done so.
+  release_lock(order.owner, *order.spec, order.side, order.price, order.remaining);
+  result.events.push_back(OrderCancelled{order.id, accounts_[order.owner].key, order.remaining,
+                                         CancelReason::kImmediateOrCancel});
+  order.remaining = 0;
+}
+
+void Exchange::match(Incoming& order, TxResult& result) {
+  OrderBook& book = *books_[order.market];
+  Side maker_side = opposite(order.side);
+  while (order.remaining > 0) {
+    OrderHandle maker = book.best(maker_side);
+    if (maker == kNoOrder) return;
+    const Order& resting = order_pool_[maker];
+    bool price_ok =
+        order.side == Side::kBuy ? resting.price <= order.price : resting.price >= order.price;
+    if (!price_ok) return;
+    if (resting.owner == order.owner) {
+      SelfTradePrevention mode = order.self_trade_prevention;
+      if (mode != SelfTradePrevention::kCancelNewest) {
+        cancel_resting(maker, CancelReason::kSelfTradePrevention, result);
+      }
+      if (mode != SelfTradePrevention::kCancelOldest) {
+        release_lock(order.owner, *order.spec, order.side, order.price, order.remaining);
+        result.events.push_back(OrderCancelled{order.id, accounts_[order.owner].key,
+                                               order.remaining,
+                                               CancelReason::kSelfTradePrevention});
+        order.remaining = 0;
+      }
+      continue;
+    }
+    settle_fill(order, maker, std::min(order.remaining, resting.remaining), result);
+  }
+}
+
+void Exchange::settle_fill(Incoming& taker, OrderHandle maker_handle, Quantity quantity,
+                           TxResult& result) {
+  Order& maker = order_pool_[maker_handle];
+  const MarketSpec& market = *taker.spec;
+  BALLAST_ASSERT(quantity > 0 && quantity % market.lot_size == 0);
+  const Price price = maker.price;
+  const Quantity lots = quantity / market.lot_size;
+  const Amount notional = price * lots;  // <= the buyer's locked limit notional: cannot overflow
+
+  const bool taker_buys = taker.side == Side::kBuy;
+  const AccountIndex buyer = taker_buys ? taker.owner : maker.owner;
+  const AccountIndex seller = taker_buys ? maker.owner : taker.owner;
+  const Amount buyer_fee =
+      fee_for(quantity, taker_buys ? market.taker_fee_bps : market.maker_fee_bps);
+  const Amount seller_fee =
+      fee_for(notional, taker_buys ? market.maker_fee_bps : market.taker_fee_bps);
+
+  // The buyer locked its own limit price per lot; it pays the maker's price and gets the
+  // difference back at once.
+  const Price buyer_limit = taker_buys ? taker.price : price;
+  Balance& buyer_quote = balance(buyer, market.quote);
+  buyer_quote.locked = sub_or_die(buyer_quote.locked, buyer_limit * lots);
+  buyer_quote.available = add_or_die(buyer_quote.available, (buyer_limit - price) * lots);
+  Balance& buyer_base = balance(buyer, market.base);
+  buyer_base.available = add_or_die(buyer_base.available, quantity - buyer_fee);
+
+  Balance& seller_base = balance(seller, market.base);
+  seller_base.locked = sub_or_die(seller_base.locked, quantity);
+  Balance& seller_quote = balance(seller, market.quote);
+  seller_quote.available = add_or_die(seller_quote.available, notional - seller_fee);
+
+  Balance& fee_base = balance(fee_account_, market.base);
+  fee_base.available = add_or_die(fee_base.available, buyer_fee);
+  Balance& fee_quote = balance(fee_account_, market.quote);
+  fee_quote.available = add_or_die(fee_quote.available, seller_fee);
+
+  result.events.push_back(OrderFilled{taker.market, maker.id, taker.id, accounts_[maker.owner].key,
+                                      accounts_[taker.owner].key, taker.side, price, quantity,
+                                      taker_buys ? seller_fee : buyer_fee,
+                                      taker_buys ? buyer_fee : seller_fee});
+  taker.remaining -= quantity;
+  if (quantity == maker.remaining) {
+    remove_resting(maker_handle);
+  } else {
+    books_[maker.market]->reduce(maker_handle, maker.remaining - quantity);
+    touch_order(maker_handle);
+  }
+}
+
+void Exchange::rest(const Incoming& incoming, TxResult& result) {
+  OrderHandle handle = order_pool_.allocate();
+  Order& order = order_pool_[handle];
+  order.id = incoming.id;
+  order.owner = incoming.owner;
+  order.market = incoming.market;
+  order.side = incoming.side;
+  order.post_only = incoming.post_only;
+  order.self_trade_prevention = incoming.self_trade_prevention;
+  order.price = incoming.price;
+  order.remaining = incoming.remaining;
+  order.client_order_id = incoming.client_order_id;
+  order.sequence = next_sequence_++;
+  books_[order.market]->insert(handle);
+
+  Account& owner = accounts_[order.owner];
+  order.account_next = owner.first_order;
+  if (owner.first_order != kNoOrder) order_pool_[owner.first_order].account_previous = handle;
+  owner.first_order = handle;
+  owner.open_orders += 1;
+  BALLAST_ASSERT(orders_by_id_.emplace(order.id, handle).second);
+  if (order.client_order_id != 0) {
+    BALLAST_ASSERT(
+        orders_by_client_id_.emplace(ClientOrderKey{order.owner, order.client_order_id}, handle)
+            .second);
+  }
+  touch_order(handle);
+  result.events.push_back(OrderRested{order.id, order.price, order.remaining});
+}
+
+void Exchange::cancel_resting(OrderHandle handle, CancelReason reason, TxResult& result) {
+  const Order& order = order_pool_[handle];
+  release_lock(order.owner, genesis_.markets[order.market], order.side, order.price,
+               order.remaining);
+  result.events.push_back(
+      OrderCancelled{order.id, accounts_[order.owner].key, order.remaining, reason});
+  remove_resting(handle);
+}
+
+void Exchange::remove_resting(OrderHandle handle) {
+  Order& order = order_pool_[handle];
+  books_[order.market]->erase(handle);
+
+  Account& owner = accounts_[order.owner];
+  if (order.account_previous != kNoOrder) {
+    order_pool_[order.account_previous].account_next = order.account_next;
+  } else {
+    owner.first_order = order.account_next;
+  }
+  if (order.account_next != kNoOrder) {
+    order_pool_[order.account_next].account_previous = order.account_previous;
+  }
+  BALLAST_ASSERT(owner.open_orders > 0);
+  owner.open_orders -= 1;
+  BALLAST_ASSERT(orders_by_id_.erase(order.id) == 1);
+  if (order.client_order_id != 0) {
+    BALLAST_ASSERT(orders_by_client_id_.erase(ClientOrderKey{order.owner, order.client_order_id}) ==
+                   1);
+  }
+  // The entry leaves the committed set now; a dirty-list entry for its id is skipped at commit.
+  if (order.committed) entries_hash_.remove(order.committed_digest);
+  order_pool_.release(handle);
+}
+
+void Exchange::release_lock(AccountIndex owner, const MarketSpec& market, Side side, Price price,
+                            Quantity quantity) {
+  Amount amount = side == Side::kBuy ? price * (quantity / market.lot_size) : quantity;
+  Balance& funds = balance(owner, side == Side::kBuy ? market.quote : market.base);
+  funds.locked = sub_or_die(funds.locked, amount);
+  funds.available = add_or_die(funds.available, amount);
+}
+
+bool Exchange::fill_or_kill_fillable(const Incoming& order) const {
+  const OrderBook& book = *books_[order.market];
+  Quantity fillable = 0;
+  for (OrderHandle handle = book.best(opposite(order.side)); handle != kNoOrder;
+       handle = book.next_in_priority(handle)) {
+    const Order& resting = order_pool_[handle];
+    bool price_ok =
+        order.side == Side::kBuy ? resting.price <= order.price : resting.price >= order.price;
+    if (!price_ok) break;
+    if (resting.owner == order.owner) {
+      // Mirrors match(): only cancel-oldest keeps going past one's own order.
+      if (order.self_trade_prevention != SelfTradePrevention::kCancelOldest) break;
+      continue;
+    }
+    fillable += resting.remaining;
+    if (fillable >= order.remaining) return true;
+  }
+  return false;
+}
+
+}  // namespace ballast::exchange
