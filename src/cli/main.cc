@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/replay.h"
+#include "cli/sim_command.h"
 #include "crypto/keys.h"
 
 namespace {
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   add_keygen(app);
   add_orders(app);
+  ballast::cli::add_sim_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -1,0 +1,854 @@
+#include "consensus/replica.h"
+
+#include <algorithm>
+
+#include "base/assert.h"
+
+namespace ballast::consensus {
+
+struct Replica::BlockEntry {
+  std::shared_ptr<const Block> block;
+  Hash256 hash;
+  std::optional<ActivityRecord> activity;  // known once its chain down to the tip is known
+};
+
+struct Replica::ViewState {
+  std::map<ValidatorIndex, Vote> notarize;
+  std::map<ValidatorIndex, Vote> nullify;
+  std::map<ValidatorIndex, Vote> finalize;
+  std::map<ValidatorIndex, Proposal> proposals;  // the first proposal seen from each proposer
+  std::vector<Hash256> candidates;               // proposed blocks not yet judged, oldest first
+
+  std::map<ValidatorIndex, Vote>& votes(VoteKind kind) {
+    switch (kind) {
+      case VoteKind::kNotarize:
+        return notarize;
+      case VoteKind::kNullify:
+        return nullify;
+      case VoteKind::kFinalize:
+        return finalize;
+    }
+    BALLAST_ASSERT_MSG(false, "unknown vote kind");
+    return notarize;
+  }
+};
+
+namespace {
+
+// Bounds one retransmission round; views skipped further back than this are rare and their
+// certificates were retransmitted in earlier rounds.
+constexpr View kMaxRetransmittedNullifications = 64;
+
+View message_view(const Message& message) {
+  if (const auto* proposal = std::get_if<Proposal>(&message)) return proposal->block.view;
+  if (const auto* vote = std::get_if<Vote>(&message)) return vote->view;
+  if (const auto* certificate = std::get_if<Certificate>(&message)) return certificate->view;
+  return 0;
+}
+
+void assert_consistent(const VotingState& state) {
+  for (const auto& [view, votes] : state.votes) {
+    BALLAST_ASSERT_MSG(!(votes.finalized && votes.nullified),
+                       "voting state holds both finalize and nullify for one view");
+  }
+}
+
+}  // namespace
+
+Replica::Replica(ReplicaConfig config, const ValidatorSet& validators, Signer& signer,
+                 Verifier& verifier, Storage& storage, Application& application,
+                 const Block& genesis)
+    : config_(std::move(config)),
+      validators_(validators),
+      signer_(signer),
+      verifier_(verifier),
+      storage_(storage),
+      application_(application),
+      schedule_(validators, sha256(as_bytes("ballast-leaders:" + config_.chain_id)),
+                config_.inactivity_views) {
+  BALLAST_ASSERT(config_.self < validators.size());
+  auto entry = std::make_unique<BlockEntry>();
+  entry->block = std::make_shared<const Block>(genesis);
+  entry->hash = genesis.hash();
+  entry->activity = schedule_.genesis_record();
+  finalized_hash_ = entry->hash;
+  blocks_.emplace(entry->hash, std::move(entry));
+}
+
+Replica::~Replica() = default;
+
+// --- inputs -----------------------------------------------------------------------------------
+
+void Replica::start(TimeMs now) {
+  input_time_ = now;
+  voting_ = storage_.load_voting_state();
+  assert_consistent(voting_);
+  replaying_storage_ = true;  // these blocks are durable already: execute, do not append
+  for (FinalizedEntry& stored : storage_.load_finalized()) {
+    BALLAST_ASSERT_MSG(stored.block.parent == finalized_hash_,
+                       "stored finalized blocks do not form a chain");
+    store_block(stored.block);
+    activity_of(stored.block.hash());
+    finalize_block(*blocks_.at(stored.block.hash()), stored.finalization);
+    last_finalization_ = stored.finalization;
+  }
+  replaying_storage_ = false;
+  finalized_out_.clear();
+  prune();
+  for (const auto& [view, block] : voting_.blocks) {
+    if (view > finalized_view_) store_block(block);
+  }
+  View resume = std::max({voting_.view, finalized_view_ + 1, View{1}});
+  view_ = 0;
+  enter_view(resume, now);
+  if (voting_.justification) {
+    Certificate justification = *voting_.justification;
+    on_certificate(justification, now, /*formed_here=*/false);
+    send(std::nullopt, justification);
+  }
+}
+
+void Replica::on_message(ValidatorIndex from, const Message& message, TimeMs now) {
+  input_time_ = now;
+  if (from >= validators_.size()) return;
+  View seen = message_view(message);
+  if (seen != 0 && seen + 1 < view_ && from != config_.self) help_laggard(from, seen);
+  std::visit(
+      [&](const auto& body) {
+        using Body = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<Body, Proposal>) on_proposal(from, body, now);
+        if constexpr (std::is_same_v<Body, Vote>) on_vote(body, now);
+        if constexpr (std::is_same_v<Body, Certificate>) on_certificate(body, now, false);
+        if constexpr (std::is_same_v<Body, BlockRequest>) on_block_request(from, body);
+        if constexpr (std::is_same_v<Body, BlockResponse>) on_block_response(body, now);
+      },
+      message);
+}
+
+void Replica::on_tick(TimeMs now) {
+  input_time_ = now;
+  const ViewVotes& mine = voting_.votes[view_];
+  if (now >= deadline_ && !mine.nullified && !mine.finalized && may_vote()) {
+    timeout(now);
+  } else if (now >= next_retransmit_) {
+    retransmit(now);
+  }
+  if (now >= next_request_retry_) retry_block_requests(now);
+  if (propose_at_ && now >= *propose_at_) {
+    propose_at_.reset();
+    maybe_propose(now);
+  }
+}
+
+// Block requests and their answers can be lost like anything else; ask again, on a clock of
+// their own, since views may keep changing while a block is missing.
+void Replica::retry_block_requests(TimeMs now) {
+  next_request_retry_ = now + config_.timers.max_retransmit_interval_ms;
+  for (const auto& [hash, remaining] : expected_ancestors_) {
+    if (outstanding_requests_.size() >= config_.max_outstanding_block_requests) break;
+    outstanding_requests_.insert(hash);
+  }
+  expected_ancestors_.clear();
+  for (const Hash256& hash : outstanding_requests_) send(std::nullopt, BlockRequest{hash});
+}
+
+std::vector<Outgoing> Replica::take_outgoing() {
+  return std::exchange(outgoing_, {});
+}
+
+std::vector<FinalizedBlock> Replica::take_finalized() {
+  return std::exchange(finalized_out_, {});
+}
+
+TimeMs Replica::next_deadline() const {
+  auto it = voting_.votes.find(view_);
+  bool nullified = it != voting_.votes.end() && it->second.nullified;
+  TimeMs next = nullified ? next_retransmit_ : std::min(deadline_, next_retransmit_);
+  if (!outstanding_requests_.empty() || !expected_ancestors_.empty()) {
+    next = std::min(next, next_request_retry_);
+  }
+  if (propose_at_) next = std::min(next, *propose_at_);
+  return next;
+}
+
+// --- views and timers -------------------------------------------------------------------------
+
+void Replica::enter_view(View view, TimeMs now) {
+  if (view <= view_) return;
+  view_ = view;
+  voting_.view = view;
+  propose_at_.reset();
+  view_entered_at_ = now;
+  deadline_ = now + current_timeout();
+  next_retransmit_ = now + retransmit_interval();
+  helped_.clear();
+  maybe_propose(now);
+  consider_proposals(now);
+}
+
+TimeMs Replica::current_timeout() const {
+  const TimerConfig& timers = config_.timers;
+  TimeMs base = smoothed_view_latency_ms_ == 0
+                    ? timers.initial_timeout_ms
+                    : smoothed_view_latency_ms_ * timers.latency_multiplier;
+  base = std::clamp(base, std::max(timers.min_timeout_ms, 2 * config_.empty_block_interval_ms),
+                    timers.max_timeout_ms);
+  std::uint32_t doublings = std::min(consecutive_nullified_, timers.max_backoff_doublings);
+  return std::min(base << doublings, timers.max_timeout_ms);
+}
+
+// Follows the upper envelope of view durations: up at once, down slowly. A replica that
+// entered a view late (its proposal and votes already waiting) sees a short view; trusting that
+// would shrink its timeout below what the slowest link needs and make it nullify good views.
+void Replica::observe_view_latency(TimeMs latency) {
+  latency = std::max<TimeMs>(1, latency);
+  if (latency >= smoothed_view_latency_ms_) {
+    smoothed_view_latency_ms_ = latency;
+  } else {
+    smoothed_view_latency_ms_ = (7 * smoothed_view_latency_ms_ + latency) / 8;
+  }
+}
+
+TimeMs Replica::retransmit_interval() const {
+  return std::min(current_timeout(), config_.timers.max_retransmit_interval_ms);
+}
+
+void Replica::timeout(TimeMs now) {
+  persist_and_vote(VoteKind::kNullify, view_, Hash256{});
+  next_retransmit_ = now + retransmit_interval();
+}
+
+// A lossy network can eat any message, so a replica stuck in a view repeats what would let the
+// others progress: its votes in this view and the certificates it holds.
+void Replica::retransmit(TimeMs now) {
+  next_retransmit_ = now + retransmit_interval();
+  // Our votes in this view, from the persisted record: after a restart they are no longer in
+  // memory, and the quorum may be waiting for exactly them.
+  const ViewVotes& mine = voting_.votes[view_];
+  if (auto state = views_.find(view_); state != views_.end() && mine.proposed) {
+    auto& proposals = state->second->proposals;
+    if (auto ours = proposals.find(config_.self); ours != proposals.end()) {
+      send(std::nullopt, ours->second);
+    }
+  }
+  if (mine.notarized) vote(VoteKind::kNotarize, view_, *mine.notarized);
+  if (mine.nullified) vote(VoteKind::kNullify, view_, Hash256{});
+  // Everything needed to judge a proposal for this view: the highest notarization and the
+  // nullifications of every view after it. A replica that lost one of them (a restart, a lossy
+  // link) could otherwise never vote again.
+  View justified_from = finalized_view_;
+  if (auto it = notarizations_.lower_bound(view_); it != notarizations_.begin()) {
+    --it;
+    justified_from = it->first;
+    send(std::nullopt, it->second);
+  }
+  View first = std::max(justified_from + 1, view_ > kMaxRetransmittedNullifications
+                                                ? view_ - kMaxRetransmittedNullifications
+                                                : View{1});
+  for (auto it = nullifications_.lower_bound(first);
+       it != nullifications_.end() && it->first < view_; ++it) {
+    send(std::nullopt, it->second);
+  }
+  if (best_finalization_) send(std::nullopt, *best_finalization_);
+  if (last_finalization_) send(std::nullopt, *last_finalization_);
+}
+
+void Replica::help_laggard(ValidatorIndex peer, View peer_view) {
+  (void)peer_view;
+  if (!helped_.insert({peer, view_}).second) return;
+  if (auto it = notarizations_.find(view_ - 1); it != notarizations_.end()) {
+    send(peer, it->second);
+  } else if (auto null = nullifications_.find(view_ - 1); null != nullifications_.end()) {
+    send(peer, null->second);
+  }
+  if (last_finalization_) send(peer, *last_finalization_);
+}
+
+Replica::ViewState& Replica::view_state(View view) {
+  auto& slot = views_[view];
+  if (!slot) slot = std::make_unique<ViewState>();
+  return *slot;
+}
+
+// --- proposing --------------------------------------------------------------------------------
+
+std::optional<Hash256> Replica::select_parent(View view) const {
+  for (View candidate = view - 1;; --candidate) {
+    if (candidate <= finalized_view_) return finalized_hash_;
+    if (auto it = notarizations_.find(candidate); it != notarizations_.end()) {
+      if (!blocks_.contains(it->second.block)) return std::nullopt;
+      return it->second.block;
+    }
+    if (!nullifications_.contains(candidate)) return std::nullopt;
+  }
+}
+
+void Replica::maybe_propose(TimeMs now) {
+  if (!may_vote() || voting_.votes[view_].proposed || voting_.votes[view_].nullified) return;
+  auto parent_hash = select_parent(view_);
+  if (!parent_hash) return;
+  const ActivityRecord* activity = activity_of(*parent_hash);
+  if (activity == nullptr || schedule_.leader(view_, *activity) != config_.self) return;
+  const Block& parent = *blocks_.at(*parent_hash)->block;
+
+  Block block;
+  block.view = view_;
+  block.height = parent.height + 1;
+  block.parent = *parent_hash;
+  block.parent_view = parent.view;
+  block.proposer = config_.self;
+  block.timestamp_ms = std::max(now, parent.timestamp_ms);
+  block.state_root_height = application_.executed_height();
+  block.state_root = *application_.root_at(block.state_root_height);
+  if (block.state_root_height < parent.state_root_height) return;  // we lag the chain we extend
+  std::vector<const Block*> pending = pending_chain(*parent_hash);
+  block.transactions =
+      application_.build_payload(block.height, pending, config_.max_block_transactions);
+  if (block.transactions.empty() && now < parent.timestamp_ms + config_.empty_block_interval_ms) {
+    propose_at_ = parent.timestamp_ms + config_.empty_block_interval_ms;
+    return;
+  }
+  propose_at_.reset();
+
+  Hash256 hash = block.hash();
+  voting_.votes[view_].proposed = hash;
+  voting_.blocks[view_] = block;
+  persist_voting_state();
+  Proposal proposal{std::move(block), signer_.sign(proposal_digest(config_.chain_id, hash))};
+  send(std::nullopt, proposal);
+  on_proposal(config_.self, proposal, now);
+}
+
+// --- proposals and notarize votes -------------------------------------------------------------
+
+void Replica::on_proposal(ValidatorIndex from, const Proposal& proposal, TimeMs now) {
+  (void)from;
+  const Block& block = proposal.block;
+  if (block.view <= finalized_view_ || block.view > view_ + config_.max_future_views) return;
+  if (block.proposer >= validators_.size() || block.height == 0) {
+    stats_.invalid_messages += 1;
+    return;
+  }
+  Hash256 hash = block.hash();
+  ViewState& state = view_state(block.view);
+  if (auto it = state.proposals.find(block.proposer); it != state.proposals.end()) {
+    if (it->second.block.hash() != hash &&
+        verifier_.verify(block.proposer, proposal_digest(config_.chain_id, hash),
+                         proposal.signature)) {
+      record_evidence(block.proposer, block.view, it->second, proposal, "two proposals");
+    }
+    return;
+  }
+  if (!verifier_.verify(block.proposer, proposal_digest(config_.chain_id, hash),
+                        proposal.signature)) {
+    stats_.invalid_messages += 1;
+    return;
+  }
+  state.proposals.emplace(block.proposer, proposal);
+  state.candidates.push_back(hash);
+  store_block(block);
+  if (block.view == view_) consider_proposals(now);
+}
+
+void Replica::consider_proposals(TimeMs now) {
+  auto state_it = views_.find(view_);
+  if (state_it == views_.end() || !may_vote()) return;
+  ViewState& state = *state_it->second;
+  const ViewVotes& mine = voting_.votes[view_];
+  if (mine.notarized || mine.nullified) return;
+  for (auto it = state.candidates.begin(); it != state.candidates.end();) {
+    const Block& block = *blocks_.at(*it)->block;
+    if (!proposal_ready(block)) {
+      ++it;
+      continue;
+    }
+    if (auto problem = proposal_problem(block, now)) {
+      stats_.proposals_rejected += 1;
+      stats_.last_rejection = "view " + std::to_string(block.view) + ": " + *problem;
+      it = state.candidates.erase(it);
+      continue;
+    }
+    Hash256 hash = *it;
+    state.candidates.erase(it);
+    persist_and_vote(VoteKind::kNotarize, view_, hash);
+    return;
+  }
+}
+
+// Whether everything needed to judge the block is here: its parent, the parent's notarization
+// and a nullification for every view it skips. Asks peers for a missing parent.
+bool Replica::proposal_ready(const Block& block) {
+  if (block.parent == finalized_hash_) {
+    if (block.parent_view != finalized_view_) return true;  // judged (and refused) below
+  } else {
+    auto parent = blocks_.find(block.parent);
+    if (parent == blocks_.end()) {
+      request_block(block.parent);
+      return false;
+    }
+    auto notarized = notarizations_.find(block.parent_view);
+    if (notarized == notarizations_.end() || notarized->second.block != block.parent) return false;
+  }
+  for (View skipped = block.parent_view + 1; skipped < block.view; ++skipped) {
+    if (!nullifications_.contains(skipped)) return false;
+  }
+  return activity_of(block.parent) != nullptr;
+}
+
+std::optional<std::string> Replica::proposal_problem(const Block& block, TimeMs now) {
+  const Block& parent = *blocks_.at(block.parent)->block;
+  if (parent.view != block.parent_view) return "parent view does not match the parent";
+  if (block.height != parent.height + 1) return "height is not the parent's plus one";
+  if (block.proposer != schedule_.leader(block.view, *activity_of(block.parent))) {
+    return "proposer is not the leader of the view";
+  }
+  if (block.timestamp_ms < parent.timestamp_ms) return "timestamp goes backwards";
+  if (block.timestamp_ms > now + config_.max_future_timestamp_ms)
+    return "timestamp is too far ahead";
+  if (block.transactions.size() > config_.max_block_transactions) return "too many transactions";
+  if (block.state_root_height >= block.height ||
+      block.state_root_height < parent.state_root_height) {
+    return "state root height out of range";
+  }
+  if (auto root = application_.root_at(block.state_root_height)) {
+    if (*root != block.state_root) return "state root differs from ours";
+  }
+  std::vector<const Block*> pending = pending_chain(block.parent);
+  Status payload = application_.verify_payload(block.height, block.transactions, pending);
+  if (!payload.is_ok()) return "invalid payload: " + payload.message();
+  return std::nullopt;
+}
+
+void Replica::persist_and_vote(VoteKind kind, View view, const Hash256& block) {
+  BALLAST_ASSERT(may_vote());
+  ViewVotes& mine = voting_.votes[view];
+  switch (kind) {
+    case VoteKind::kNotarize:
+      BALLAST_ASSERT_MSG(!mine.notarized, "second notarize vote in one view");
+      mine.notarized = block;
+      voting_.blocks[view] = *blocks_.at(block)->block;
+      break;
+    case VoteKind::kNullify:
+      BALLAST_ASSERT_MSG(!mine.finalized && !mine.nullified, "nullify after finalize");
+      mine.nullified = true;
+      break;
+    case VoteKind::kFinalize:
+      BALLAST_ASSERT_MSG(!mine.nullified && !mine.finalized, "finalize after nullify");
+      mine.finalized = true;
+      break;
+  }
+  persist_voting_state();  // durable before the vote can leave
+  vote(kind, view, block);
+}
+
+void Replica::persist_voting_state() {
+  voting_.votes.erase(voting_.votes.begin(), voting_.votes.lower_bound(finalized_view_));
+  voting_.blocks.erase(voting_.blocks.begin(), voting_.blocks.upper_bound(finalized_view_));
+  voting_.justification.reset();
+  if (auto it = notarizations_.find(view_ - 1); it != notarizations_.end()) {
+    voting_.justification = it->second;
+  } else if (auto null = nullifications_.find(view_ - 1); null != nullifications_.end()) {
+    voting_.justification = null->second;
+  }
+  storage_.persist_voting_state(voting_);
+}
+
+// Sends our vote, signing it the first time. Only persisted votes reach here, so sending one
+// again (after a restart, or to make up for loss) never contradicts anything we signed.
+void Replica::vote(VoteKind kind, View view, const Hash256& block) {
+  auto& ours = view_state(view).votes(kind);
+  auto existing = ours.find(config_.self);
+  if (existing != ours.end()) {
+    BALLAST_ASSERT(existing->second.block == block);
+    send(std::nullopt, existing->second);
+    return;
+  }
+  Vote vote{kind, view, block, config_.self,
+            signer_.sign(vote_digest(config_.chain_id, kind, view, block))};
+  ours.emplace(config_.self, vote);
+  send(std::nullopt, vote);
+  tally(vote, input_time_);
+}
+
+// --- votes and certificates -------------------------------------------------------------------
+
+void Replica::on_vote(const Vote& vote, TimeMs now) {
+  if (vote.signer >= validators_.size() || vote.signer == config_.self) return;
+  if (vote.view < finalized_view_ || vote.view == 0 ||
+      vote.view > view_ + config_.max_future_views) {
+    return;
+  }
+  if (vote.kind == VoteKind::kNullify && vote.block != Hash256{}) {
+    stats_.invalid_messages += 1;
+    return;
+  }
+  ViewState& state = view_state(vote.view);
+  auto& same_kind = state.votes(vote.kind);
+  auto previous = same_kind.find(vote.signer);
+  // The same vote again (perhaps signed afresh after a restart) is no news and no offence.
+  if (previous != same_kind.end() && previous->second.block == vote.block) return;
+  if (!verifier_.verify(vote.signer,
+                        vote_digest(config_.chain_id, vote.kind, vote.view, vote.block),
+                        vote.signature)) {
+    stats_.invalid_messages += 1;
+    return;
+  }
+  if (previous != same_kind.end()) {
+    record_evidence(vote.signer, vote.view, previous->second, vote,
+                    std::string("two ") + std::string(vote_kind_name(vote.kind)) + " votes");
+    return;
+  }
+  const auto& opposite = vote.kind == VoteKind::kFinalize  ? state.nullify
+                         : vote.kind == VoteKind::kNullify ? state.finalize
+                                                           : same_kind;
+  if (&opposite != &same_kind) {
+    if (auto conflict = opposite.find(vote.signer); conflict != opposite.end()) {
+      record_evidence(vote.signer, vote.view, conflict->second, vote, "finalize and nullify");
+    }
+  }
+  same_kind.emplace(vote.signer, vote);
+  tally(vote, now);
+}
+
+void Replica::tally(const Vote& vote, TimeMs now) {
+  switch (vote.kind) {
+    case VoteKind::kNotarize:
+      if (notarizations_.contains(vote.view)) return;
+      break;
+    case VoteKind::kNullify:
+      if (nullifications_.contains(vote.view)) return;
+      break;
+    case VoteKind::kFinalize:
+      if (vote.view <= finalized_view_ ||
+          (best_finalization_ && best_finalization_->view >= vote.view)) {
+        return;
+      }
+      break;
+  }
+  ViewState& state = view_state(vote.view);
+  Certificate certificate{vote.kind, vote.view, vote.block, {}};
+  Stake stake = 0;
+  for (const auto& [signer, cast] : state.votes(vote.kind)) {
+    if (cast.block != vote.block) continue;
+    stake += validators_[signer].stake;
+    certificate.signatures.push_back({signer, cast.signature});
+  }
+  if (validators_.is_quorum(stake)) on_certificate(certificate, now, true);
+}
+
+bool Replica::certificate_valid(const Certificate& certificate) {
+  if (certificate.kind == VoteKind::kNullify && certificate.block != Hash256{}) return false;
+  Hash256 digest =
+      vote_digest(config_.chain_id, certificate.kind, certificate.view, certificate.block);
+  Stake stake = 0;
+  std::optional<ValidatorIndex> previous;
+  for (const SignatureShare& share : certificate.signatures) {
+    if (share.signer >= validators_.size()) return false;
+    if (previous && share.signer <= *previous) return false;  // sorted and distinct
+    previous = share.signer;
+    stake += validators_[share.signer].stake;
+  }
+  if (!validators_.is_quorum(stake)) return false;
+  for (const SignatureShare& share : certificate.signatures) {
+    if (!verifier_.verify(share.signer, digest, share.signature)) return false;
+  }
+  return true;
+}
+
+void Replica::on_certificate(const Certificate& certificate, TimeMs now, bool formed_here) {
+  if (certificate.view == 0) return;
+  switch (certificate.kind) {
+    case VoteKind::kNotarize:
+      if (certificate.view < finalized_view_ || notarizations_.contains(certificate.view)) return;
+      break;
+    case VoteKind::kNullify:
+      if (certificate.view < finalized_view_ || nullifications_.contains(certificate.view)) return;
+      break;
+    case VoteKind::kFinalize:
+      if (certificate.view <= finalized_view_ ||
+          (best_finalization_ && best_finalization_->view >= certificate.view)) {
+        return;
+      }
+      break;
+  }
+  if (!formed_here && !certificate_valid(certificate)) {
+    stats_.invalid_messages += 1;
+    return;
+  }
+  const bool advances = certificate.view >= view_;
+  if (formed_here || advances) send(std::nullopt, certificate);
+  if (!formed_here) find_evidence_in(certificate);
+
+  switch (certificate.kind) {
+    case VoteKind::kNotarize: {
+      notarizations_.emplace(certificate.view, certificate);
+      note_notarized(certificate);
+      if (certificate.view == view_) observe_view_latency(now - view_entered_at_);
+      if (advances) consecutive_nullified_ = 0;
+      const ViewVotes& mine = voting_.votes[certificate.view];
+      if (may_vote() && !mine.nullified && !mine.finalized) {
+        enter_view(certificate.view + 1, now);
+        persist_and_vote(VoteKind::kFinalize, certificate.view, certificate.block);
+      } else {
+        enter_view(certificate.view + 1, now);
+      }
+      break;
+    }
+    case VoteKind::kNullify:
+      nullifications_.emplace(certificate.view, certificate);
+      stats_.views_nullified += 1;
+      if (advances) consecutive_nullified_ += 1;
+      enter_view(certificate.view + 1, now);
+      break;
+    case VoteKind::kFinalize:
+      best_finalization_ = certificate;
+      try_finalize(now);
+      break;
+  }
+  consider_proposals(now);
+  maybe_propose(now);
+}
+
+void Replica::note_notarized(const Certificate& certificate) {
+  auto it = blocks_.find(certificate.block);
+  if (it == blocks_.end()) {
+    request_block(certificate.block);
+    return;
+  }
+  check_certified_root(*it->second->block);
+}
+
+// --- blocks -----------------------------------------------------------------------------------
+
+void Replica::store_block(const Block& block) {
+  Hash256 hash = block.hash();
+  if (blocks_.contains(hash)) return;
+  auto entry = std::make_unique<BlockEntry>();
+  entry->block = std::make_shared<const Block>(block);
+  entry->hash = hash;
+  blocks_.emplace(hash, std::move(entry));
+}
+
+const ActivityRecord* Replica::activity_of(const Hash256& hash) {
+  std::vector<BlockEntry*> chain;
+  Hash256 cursor = hash;
+  for (;;) {
+    auto it = blocks_.find(cursor);
+    if (it == blocks_.end()) return nullptr;
+    BlockEntry& entry = *it->second;
+    if (entry.activity) break;
+    if (entry.block->height == 0 || entry.block->view <= finalized_view_) return nullptr;
+    chain.push_back(&entry);
+    cursor = entry.block->parent;
+  }
+  const ActivityRecord* record = &*blocks_.at(cursor)->activity;
+  View parent_view = blocks_.at(cursor)->block->view;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    BlockEntry& entry = **it;
+    if (entry.block->parent_view != parent_view || entry.block->view <= parent_view) {
+      return nullptr;  // a malformed chain: no leader can be derived from it
+    }
+    entry.activity =
+        schedule_.extend(*record, parent_view, entry.block->view, entry.block->proposer);
+    record = &*entry.activity;
+    parent_view = entry.block->view;
+  }
+  return record;
+}
+
+std::vector<const Block*> Replica::pending_chain(const Hash256& tip) const {
+  std::vector<const Block*> chain;
+  for (Hash256 cursor = tip; cursor != finalized_hash_;) {
+    auto it = blocks_.find(cursor);
+    BALLAST_ASSERT_MSG(it != blocks_.end(), "pending chain has a gap");
+    chain.push_back(it->second->block.get());
+    cursor = it->second->block->parent;
+  }
+  std::reverse(chain.begin(), chain.end());
+  return chain;
+}
+
+void Replica::request_block(const Hash256& hash) {
+  if (outstanding_requests_.contains(hash) ||
+      outstanding_requests_.size() >= config_.max_outstanding_block_requests) {
+    return;
+  }
+  if (outstanding_requests_.empty() && expected_ancestors_.empty()) {
+    next_request_retry_ = input_time_ + config_.timers.max_retransmit_interval_ms;
+  }
+  outstanding_requests_.insert(hash);
+  stats_.block_requests_sent += 1;
+  send(std::nullopt, BlockRequest{hash});
+}
+
+std::shared_ptr<const Block> Replica::known_block(const Hash256& hash) const {
+  if (auto it = blocks_.find(hash); it != blocks_.end()) return it->second->block;
+  if (auto it = recent_finalized_blocks_.find(hash); it != recent_finalized_blocks_.end()) {
+    return it->second;
+  }
+  return nullptr;
+}
+
+// Answers with the block and some of its ancestors, so a replica that is far behind catches up
+// in a few round trips rather than one per block.
+void Replica::on_block_request(ValidatorIndex from, const BlockRequest& request) {
+  if (from == config_.self) return;
+  std::shared_ptr<const Block> block = known_block(request.block);
+  for (std::size_t sent = 0; block && sent <= config_.ancestors_per_response; ++sent) {
+    send(from, BlockResponse{*block});
+    if (block->height == 0) break;
+    block = known_block(block->parent);
+  }
+}
+
+void Replica::on_block_response(const BlockResponse& response, TimeMs now) {
+  Hash256 hash = response.block.hash();
+  // Accept only blocks we asked for, or ancestors of those: a hash we named ourselves.
+  std::size_t ancestors_following;
+  if (outstanding_requests_.erase(hash) == 1) {
+    ancestors_following = config_.ancestors_per_response;
+  } else if (auto expected = expected_ancestors_.find(hash);
+             expected != expected_ancestors_.end()) {
+    ancestors_following = expected->second;
+    expected_ancestors_.erase(expected);
+  } else {
+    return;  // unsolicited or already answered
+  }
+  store_block(response.block);
+  const Hash256& parent = response.block.parent;
+  if (response.block.height > finalized_height_ + 1 && !blocks_.contains(parent)) {
+    if (ancestors_following > 0 &&
+        expected_ancestors_.size() < config_.max_outstanding_block_requests) {
+      expected_ancestors_.emplace(parent, ancestors_following - 1);
+    } else {
+      request_block(parent);  // the batch ends here: ask for the next one
+    }
+  }
+  if (auto it = notarizations_.find(response.block.view);
+      it != notarizations_.end() && it->second.block == hash) {
+    check_certified_root(response.block);
+  }
+  try_finalize(now);
+  consider_proposals(now);
+  maybe_propose(now);
+}
+
+// --- finalization -----------------------------------------------------------------------------
+
+void Replica::try_finalize(TimeMs now) {
+  (void)now;
+  if (!best_finalization_) return;
+  std::vector<const BlockEntry*> chain;
+  for (Hash256 cursor = best_finalization_->block; cursor != finalized_hash_;) {
+    auto it = blocks_.find(cursor);
+    if (it == blocks_.end()) {
+      request_block(cursor);
+      return;
+    }
+    const Block& block = *it->second->block;
+    if (block.height <= finalized_height_) {
+      // A certified chain that does not contain our finalized tip: only possible with
+      // Byzantine stake of a third or more. Stop voting rather than build on it.
+      divergence_ = "a finalization certificate conflicts with the finalized chain at height " +
+                    std::to_string(block.height);
+      best_finalization_.reset();
+      return;
+    }
+    chain.push_back(it->second.get());
+    cursor = block.parent;
+  }
+  Certificate certificate = *best_finalization_;
+  best_finalization_.reset();
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    activity_of((*it)->hash);
+    finalize_block(**it, certificate);
+  }
+  last_finalization_ = certificate;
+  prune();
+}
+
+void Replica::finalize_block(const BlockEntry& entry, const Certificate& certificate) {
+  const Block& block = *entry.block;
+  BALLAST_ASSERT(block.parent == finalized_hash_ && block.height == finalized_height_ + 1);
+  check_certified_root(block);
+  Hash256 root = application_.execute(block);
+  BALLAST_ASSERT(application_.executed_height() == block.height);
+  if (!replaying_storage_) storage_.append_finalized({block, certificate});
+  finalized_hash_ = entry.hash;
+  finalized_view_ = block.view;
+  finalized_height_ = block.height;
+  recent_finalized_blocks_.emplace(entry.hash, entry.block);
+  recent_finalized_.push_back(entry.hash);
+  if (recent_finalized_.size() > config_.recent_finalized_blocks) {
+    recent_finalized_blocks_.erase(recent_finalized_.front());
+    recent_finalized_.erase(recent_finalized_.begin());
+  }
+  finalized_out_.push_back({block.height, block.view, entry.hash, root, entry.block});
+}
+
+void Replica::check_certified_root(const Block& block) {
+  if (block.height == 0 || divergence_) return;
+  auto root = application_.root_at(block.state_root_height);
+  if (root && *root != block.state_root) {
+    divergence_ = "certified block at height " + std::to_string(block.height) +
+                  " claims state root " + block.state_root.hex() + " at height " +
+                  std::to_string(block.state_root_height) + " but ours is " + root->hex();
+  }
+}
+
+void Replica::prune() {
+  // Everything below the finalized view is settled; keep the finalized tip itself.
+  for (auto it = blocks_.begin(); it != blocks_.end();) {
+    const Block& block = *it->second->block;
+    bool keep = it->first == finalized_hash_ || block.view > finalized_view_;
+    it = keep ? std::next(it) : blocks_.erase(it);
+  }
+  views_.erase(views_.begin(), views_.lower_bound(finalized_view_));
+  std::erase_if(expected_ancestors_,
+                [&](const auto& entry) { return recent_finalized_blocks_.contains(entry.first); });
+  notarizations_.erase(notarizations_.begin(), notarizations_.lower_bound(finalized_view_));
+  nullifications_.erase(nullifications_.begin(), nullifications_.lower_bound(finalized_view_));
+  voting_.votes.erase(voting_.votes.begin(), voting_.votes.lower_bound(finalized_view_));
+  voting_.blocks.erase(voting_.blocks.begin(), voting_.blocks.upper_bound(finalized_view_));
+}
+
+// --- evidence and sending ---------------------------------------------------------------------
+
+// A certificate is a bundle of signed votes: one that contradicts a vote we hold from the same
+// validator is evidence, even if that validator showed each of us only one of its faces.
+void Replica::find_evidence_in(const Certificate& certificate) {
+  auto state = views_.find(certificate.view);
+  if (state == views_.end()) return;
+  for (const SignatureShare& share : certificate.signatures) {
+    Vote signed_vote{certificate.kind, certificate.view, certificate.block, share.signer,
+                     share.signature};
+    auto& same_kind = state->second->votes(certificate.kind);
+    if (auto held = same_kind.find(share.signer);
+        held != same_kind.end() && held->second.block != certificate.block) {
+      record_evidence(
+          share.signer, certificate.view, held->second, signed_vote,
+          std::string("two ") + std::string(vote_kind_name(certificate.kind)) + " votes");
+    }
+    const auto* opposite = certificate.kind == VoteKind::kFinalize  ? &state->second->nullify
+                           : certificate.kind == VoteKind::kNullify ? &state->second->finalize
+                                                                    : nullptr;
+    if (opposite) {
+      if (auto held = opposite->find(share.signer); held != opposite->end()) {
+        record_evidence(share.signer, certificate.view, held->second, signed_vote,
+                        "finalize and nullify");
+      }
+    }
+  }
+}
+
+void Replica::record_evidence(ValidatorIndex validator, View view, const Message& first,
+                              const Message& second, std::string what) {
+  if (!evidence_seen_.insert({validator, view}).second) return;
+  evidence_.push_back({validator, view, first, second, std::move(what)});
+}
+
+void Replica::send(std::optional<ValidatorIndex> to, Message message) {
+  outgoing_.push_back({to, std::make_shared<const Message>(std::move(message))});
+}
+
+}  // namespace ballast::consensus

@@ -1,0 +1,212 @@
+// A Simplex-style BFT replica, sans-IO: messages and time go in (on_message, on_tick), messages
+// to send and finalized blocks come out (take_outgoing, take_finalized). It never reads a clock,
+// socket, file, thread or random source; storage, signing and the application are interfaces.
+//
+// The protocol (docs/CONSENSUS.md): in view v the leader proposes a block extending the highest
+// notarized block; replicas vote notarize for the first valid proposal; a quorum of notarize
+// votes (a notarization) moves everyone to v+1 and triggers a finalize vote from each replica
+// that did not nullify v; a quorum of finalize votes finalizes the block and its ancestors. If
+// the view timer fires first a replica votes nullify; a quorum of those skips the view. A replica
+// never signs both finalize(v) and nullify(v), nor two notarize votes in one view, and it
+// persists its votes before they leave it.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "consensus/interfaces.h"
+#include "consensus/leader_schedule.h"
+
+namespace ballast::consensus {
+
+struct TimerConfig {
+  TimeMs initial_timeout_ms = 1'000;  // before any view latency has been observed
+  TimeMs min_timeout_ms = 50;
+  TimeMs max_timeout_ms = 3'000;
+  std::int64_t latency_multiplier = 4;  // timeout = multiplier x smoothed view latency
+  std::uint32_t max_backoff_doublings = 5;
+  // A replica stuck in a view repeats its votes and certificates at least this often, however
+  // long its view timeout has grown: after a partition heals, nobody waits a full timeout to
+  // hear what it missed.
+  TimeMs max_retransmit_interval_ms = 500;
+};
+
+struct ReplicaConfig {
+  std::string chain_id;
+  ValidatorIndex self = 0;
+  TimerConfig timers;
+  MessageLimits limits;
+  std::size_t max_block_transactions = 1'000;
+  TimeMs max_future_timestamp_ms = 5'000;  // how far ahead of our clock a block may be stamped
+  // A leader with nothing to include waits until this long after its parent before proposing
+  // an empty block; a block with transactions is proposed at once. View timeouts never go
+  // below twice this, so a waiting leader is not mistaken for a dead one.
+  TimeMs empty_block_interval_ms = 50;
+  View inactivity_views = 64;     // leader skipping, see leader_schedule.h
+  View max_future_views = 1'000;  // votes further ahead are ignored (memory bound)
+  std::size_t max_outstanding_block_requests = 32;
+  std::size_t ancestors_per_response = 16;  // a block request is answered with this many parents
+  std::size_t recent_finalized_blocks = 1'024;  // kept in memory to serve lagging peers
+};
+
+struct Outgoing {
+  std::optional<ValidatorIndex> to;  // nothing: every other validator
+  MessagePtr message;
+};
+
+struct FinalizedBlock {
+  Height height = 0;
+  View view = 0;
+  Hash256 hash;
+  Hash256 state_root;  // after executing it
+  std::shared_ptr<const Block> block;
+};
+
+// Two signed messages from one validator that no honest validator would sign together.
+struct Evidence {
+  ValidatorIndex validator = 0;
+  View view = 0;
+  Message first;
+  Message second;
+  std::string what;
+};
+
+struct ReplicaStats {
+  std::uint64_t views_nullified = 0;     // nullification certificates seen
+  std::uint64_t proposals_rejected = 0;  // proposals this replica refused to vote for
+  std::string last_rejection;            // why the latest of them was refused
+  std::uint64_t invalid_messages = 0;    // bad signatures, malformed certificates
+  std::uint64_t block_requests_sent = 0;
+};
+
+class Replica {
+ public:
+  Replica(ReplicaConfig config, const ValidatorSet& validators, Signer& signer, Verifier& verifier,
+          Storage& storage, Application& application, const Block& genesis);
+  ~Replica();
+  Replica(const Replica&) = delete;
+  Replica& operator=(const Replica&) = delete;
+
+  // Loads persisted votes and finalized blocks (re-executing them), then enters its view.
+  void start(TimeMs now);
+  void on_message(ValidatorIndex from, const Message& message, TimeMs now);
+  void on_tick(TimeMs now);
+
+  std::vector<Outgoing> take_outgoing();
+  std::vector<FinalizedBlock> take_finalized();
+  // When on_tick next has something to do.
+  TimeMs next_deadline() const;
+
+  View view() const { return view_; }
+  Height finalized_height() const { return finalized_height_; }
+  const Hash256& finalized_hash() const { return finalized_hash_; }
+  const std::vector<Evidence>& evidence() const { return evidence_; }
+  // Set when a certified block carries a state root different from ours: this replica's state
+  // has diverged, so it stops voting.
+  const std::optional<std::string>& divergence() const { return divergence_; }
+  const ReplicaStats& stats() const { return stats_; }
+  ValidatorIndex self() const { return config_.self; }
+
+ private:
+  struct BlockEntry;
+  struct ViewState;
+
+  // Inputs by message kind.
+  void on_proposal(ValidatorIndex from, const Proposal& proposal, TimeMs now);
+  void on_vote(const Vote& vote, TimeMs now);
+  void on_certificate(const Certificate& certificate, TimeMs now, bool formed_here);
+  void on_block_request(ValidatorIndex from, const BlockRequest& request);
+  void on_block_response(const BlockResponse& response, TimeMs now);
+
+  // Views and timers.
+  void enter_view(View view, TimeMs now);
+  TimeMs current_timeout() const;
+  TimeMs retransmit_interval() const;
+  void observe_view_latency(TimeMs latency);
+  void timeout(TimeMs now);
+  void retransmit(TimeMs now);
+  void retry_block_requests(TimeMs now);
+
+  // Proposing and voting.
+  void maybe_propose(TimeMs now);
+  std::optional<Hash256> select_parent(View view) const;
+  void consider_proposals(TimeMs now);
+  std::optional<std::string> proposal_problem(const Block& block, TimeMs now);
+  bool proposal_ready(const Block& block);
+  void vote(VoteKind kind, View view, const Hash256& block);
+  void persist_and_vote(VoteKind kind, View view, const Hash256& block);
+  void persist_voting_state();
+  bool may_vote() const { return !divergence_.has_value(); }
+
+  // Blocks, certificates and finalization.
+  void store_block(const Block& block);
+  const ActivityRecord* activity_of(const Hash256& hash);
+  std::vector<const Block*> pending_chain(const Hash256& tip) const;
+  bool certificate_valid(const Certificate& certificate);
+  void note_notarized(const Certificate& certificate);
+  void try_finalize(TimeMs now);
+  void finalize_block(const BlockEntry& entry, const Certificate& certificate);
+  void check_certified_root(const Block& block);
+  void request_block(const Hash256& hash);
+  std::shared_ptr<const Block> known_block(const Hash256& hash) const;
+  void prune();
+
+  // Votes and evidence.
+  void record_evidence(ValidatorIndex validator, View view, const Message& first,
+                       const Message& second, std::string what);
+  void tally(const Vote& vote, TimeMs now);
+  void find_evidence_in(const Certificate& certificate);
+  void send(std::optional<ValidatorIndex> to, Message message);
+  void help_laggard(ValidatorIndex peer, View peer_view);
+  ViewState& view_state(View view);
+
+  ReplicaConfig config_;
+  const ValidatorSet& validators_;
+  Signer& signer_;
+  Verifier& verifier_;
+  Storage& storage_;
+  Application& application_;
+  LeaderSchedule schedule_;
+
+  VotingState voting_;
+  TimeMs input_time_ = 0;  // the time given with the input being handled
+  View view_ = 1;
+  TimeMs view_entered_at_ = 0;
+  TimeMs deadline_ = 0;
+  TimeMs next_retransmit_ = 0;
+  TimeMs next_request_retry_ = 0;
+  std::optional<TimeMs> propose_at_;  // a paced empty proposal is due then
+  TimeMs smoothed_view_latency_ms_ = 0;
+  std::uint32_t consecutive_nullified_ = 0;
+
+  std::map<Hash256, std::unique_ptr<BlockEntry>> blocks_;
+  std::map<View, std::unique_ptr<ViewState>> views_;
+  std::map<View, Certificate> notarizations_;
+  std::map<View, Certificate> nullifications_;
+  std::optional<Certificate> best_finalization_;  // highest finalization not yet applied
+  std::optional<Certificate> last_finalization_;  // the one that finalized our tip
+
+  Hash256 finalized_hash_;
+  View finalized_view_ = 0;
+  Height finalized_height_ = 0;
+  std::map<Hash256, std::shared_ptr<const Block>> recent_finalized_blocks_;
+  std::vector<Hash256> recent_finalized_;  // oldest first, bounded
+  std::set<Hash256> outstanding_requests_;
+  // Parents of requested blocks that a responder is sending, with how many more ancestors
+  // follow each; when a batch ends, the next one is requested.
+  std::map<Hash256, std::size_t> expected_ancestors_;
+  std::set<std::pair<ValidatorIndex, View>> helped_;  // laggards sent our certificates, per view
+
+  std::vector<Outgoing> outgoing_;
+  std::vector<FinalizedBlock> finalized_out_;
+  std::vector<Evidence> evidence_;
+  std::set<std::pair<ValidatorIndex, View>> evidence_seen_;
+  std::optional<std::string> divergence_;
+  ReplicaStats stats_;
+  bool replaying_storage_ = false;
+};
+
+}  // namespace ballast::consensus

@@ -1,0 +1,28 @@
+#include "sim/sim_storage.h"
+
+namespace ballast::sim {
+
+void SimStorage::persist_voting_state(const consensus::VotingState& state) {
+  volatile_voting_ = state;
+  if (!lying_disk_) sync();
+}
+
+void SimStorage::append_finalized(const consensus::FinalizedEntry& entry) {
+  volatile_finalized_.push_back(entry);
+  sync();
+}
+
+void SimStorage::sync() {
+  durable_voting_ = volatile_voting_;
+  durable_finalized_.insert(durable_finalized_.end(), volatile_finalized_.begin(),
+                            volatile_finalized_.end());
+  volatile_finalized_.clear();
+  syncs_ += 1;
+}
+
+void SimStorage::crash() {
+  volatile_voting_ = durable_voting_;
+  volatile_finalized_.clear();
+}
+
+}  // namespace ballast::sim

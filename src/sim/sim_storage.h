@@ -1,0 +1,36 @@
+// Simulated durable storage with crash semantics. Writes land in a volatile buffer and become
+// durable only when synced; a crash throws away whatever was not synced. The Storage contract
+// says persist calls return only once durable, so this implementation syncs inside them, unless
+// it is told to lie (skip the sync), which the simulator uses to show that a disk that loses
+// votes does lead to equivocation.
+#pragma once
+
+#include "consensus/interfaces.h"
+
+namespace ballast::sim {
+
+class SimStorage final : public consensus::Storage {
+ public:
+  explicit SimStorage(bool lying_disk = false) : lying_disk_(lying_disk) {}
+
+  void persist_voting_state(const consensus::VotingState& state) override;
+  void append_finalized(const consensus::FinalizedEntry& entry) override;
+  consensus::VotingState load_voting_state() override { return durable_voting_; }
+  std::vector<consensus::FinalizedEntry> load_finalized() override { return durable_finalized_; }
+
+  // The process died: unsynced writes are gone.
+  void crash();
+  std::uint64_t syncs() const { return syncs_; }
+
+ private:
+  void sync();
+
+  bool lying_disk_;
+  consensus::VotingState volatile_voting_;
+  std::vector<consensus::FinalizedEntry> volatile_finalized_;
+  consensus::VotingState durable_voting_;
+  std::vector<consensus::FinalizedEntry> durable_finalized_;
+  std::uint64_t syncs_ = 0;
+};
+
+}  // namespace ballast::sim
