@@ -61,6 +61,7 @@ std::string reproduce_command(const WorldConfig& config, std::uint64_t seed,
                         std::to_string(seed) + " --validators " + std::to_string(config.validators);
   if (!fault_flag.empty()) command += " --seed-faults " + fault_flag;
   if (config.byzantine_beyond_bound) command += " --byzantine-beyond-bound";
+  if (config.force_wan) command += " --wan";
   return command;
 }
 

@@ -121,6 +121,7 @@ void World::build_validators() {
                                 false,
                                 "permanent split between honest halves"});
   }
+  if (config_.force_wan) plan_.wan = true;
   report_.plan = plan_.describe();
 }
 
