@@ -266,6 +266,12 @@ RunReport World::run() {
     report_.views_nullified =
         std::max(report_.views_nullified, node->replica->stats().views_nullified);
     report_.evidence = std::max<std::uint64_t>(report_.evidence, node->replica->evidence().size());
+    for (const consensus::Evidence& evidence : node->replica->evidence()) {
+      if (plan_.behaviours[evidence.validator] == Behaviour::kHonest) {
+        fail("honest validator " + std::to_string(evidence.validator) + " equivocated in view " +
+             std::to_string(evidence.view) + ": " + evidence.what);
+      }
+    }
     if (node->replica->divergence()) {
       fail("validator " + std::to_string(node->validator) +
            " diverged: " + *node->replica->divergence());
