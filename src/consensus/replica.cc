@@ -144,12 +144,15 @@ void Replica::on_tick(TimeMs now) {
 // their own, since views may keep changing while a block is missing.
 void Replica::retry_block_requests(TimeMs now) {
   next_request_retry_ = now + config_.timers.max_retransmit_interval_ms;
-  for (const auto& [hash, remaining] : expected_ancestors_) {
-    if (outstanding_requests_.size() >= config_.max_outstanding_block_requests) break;
-    outstanding_requests_.insert(hash);
+  // Whatever we still need is asked for again: a request may have been evicted by newer ones.
+  try_finalize(now);
+  if (auto it = notarizations_.lower_bound(view_); it != notarizations_.begin()) {
+    --it;
+    if (!blocks_.contains(it->second.block)) request_block(it->second.block);
   }
+  for (const auto& [hash, remaining] : expected_ancestors_) request_block(hash);
   expected_ancestors_.clear();
-  for (const Hash256& hash : outstanding_requests_) send(std::nullopt, BlockRequest{hash});
+  for (const auto& [hash, since] : outstanding_requests_) send(std::nullopt, BlockRequest{hash});
 }
 
 std::vector<Outgoing> Replica::take_outgoing() {
@@ -193,8 +196,13 @@ TimeMs Replica::current_timeout() const {
                     : smoothed_view_latency_ms_ * timers.latency_multiplier;
   base = std::clamp(base, std::max(timers.min_timeout_ms, 2 * config_.empty_block_interval_ms),
                     timers.max_timeout_ms);
-  std::uint32_t doublings = std::min(consecutive_nullified_, timers.max_backoff_doublings);
-  return std::min(base << doublings, timers.max_timeout_ms);
+  // Doubling per consecutive nullified view until the maximum: after GST the timeout reaches
+  // whatever the network needs, up to max_timeout_ms.
+  TimeMs timeout = base;
+  for (std::uint32_t i = 0; i < consecutive_nullified_ && timeout < timers.max_timeout_ms; ++i) {
+    timeout *= 2;
+  }
+  return std::min(timeout, timers.max_timeout_ms);
 }
 
 // Follows the upper envelope of view durations: up at once, down slowly. A replica that
@@ -669,14 +677,19 @@ std::vector<const Block*> Replica::pending_chain(const Hash256& tip) const {
 }
 
 void Replica::request_block(const Hash256& hash) {
-  if (outstanding_requests_.contains(hash) ||
-      outstanding_requests_.size() >= config_.max_outstanding_block_requests) {
-    return;
+  if (outstanding_requests_.contains(hash)) return;
+  if (outstanding_requests_.size() >= config_.max_outstanding_block_requests) {
+    // Full: the oldest request gives way, so junk (a Byzantine proposal's made-up parent) cannot
+    // lock out real requests; a block still needed is asked for again on the next retry.
+    auto oldest =
+        std::min_element(outstanding_requests_.begin(), outstanding_requests_.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; });
+    outstanding_requests_.erase(oldest);
   }
   if (outstanding_requests_.empty() && expected_ancestors_.empty()) {
     next_request_retry_ = input_time_ + config_.timers.max_retransmit_interval_ms;
   }
-  outstanding_requests_.insert(hash);
+  outstanding_requests_.emplace(hash, input_time_);
   stats_.block_requests_sent += 1;
   send(std::nullopt, BlockRequest{hash});
 }
@@ -736,7 +749,6 @@ void Replica::on_block_response(const BlockResponse& response, TimeMs now) {
 // --- finalization -----------------------------------------------------------------------------
 
 void Replica::try_finalize(TimeMs now) {
-  (void)now;
   if (!best_finalization_) return;
   std::vector<const BlockEntry*> chain;
   for (Hash256 cursor = best_finalization_->block; cursor != finalized_hash_;) {
@@ -765,6 +777,8 @@ void Replica::try_finalize(TimeMs now) {
   }
   last_finalization_ = certificate;
   prune();
+  // Catching up through a finalization skips every view up to the new tip.
+  enter_view(finalized_view_ + 1, now);
 }
 
 void Replica::finalize_block(const BlockEntry& entry, const Certificate& certificate) {
@@ -843,7 +857,12 @@ void Replica::find_evidence_in(const Certificate& certificate) {
 
 void Replica::record_evidence(ValidatorIndex validator, View view, const Message& first,
                               const Message& second, std::string what) {
-  if (!evidence_seen_.insert({validator, view}).second) return;
+  if (evidence_seen_.contains({validator, view})) return;
+  if (evidence_.size() >= config_.max_evidence) {
+    stats_.evidence_dropped += 1;  // the first max_evidence proofs already convict
+    return;
+  }
+  evidence_seen_.insert({validator, view});
   evidence_.push_back({validator, view, first, second, std::move(what)});
 }
 

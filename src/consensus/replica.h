@@ -27,7 +27,6 @@ struct TimerConfig {
   TimeMs min_timeout_ms = 50;
   TimeMs max_timeout_ms = 3'000;
   std::int64_t latency_multiplier = 4;  // timeout = multiplier x smoothed view latency
-  std::uint32_t max_backoff_doublings = 5;
   // A replica stuck in a view repeats its votes and certificates at least this often, however
   // long its view timeout has grown: after a partition heals, nobody waits a full timeout to
   // hear what it missed.
@@ -50,6 +49,7 @@ struct ReplicaConfig {
   std::size_t max_outstanding_block_requests = 32;
   std::size_t ancestors_per_response = 16;  // a block request is answered with this many parents
   std::size_t recent_finalized_blocks = 1'024;  // kept in memory to serve lagging peers
+  std::size_t max_evidence = 1'024;             // equivocation proofs kept (the rest counted)
 };
 
 struct Outgoing {
@@ -80,6 +80,7 @@ struct ReplicaStats {
   std::string last_rejection;            // why the latest of them was refused
   std::uint64_t invalid_messages = 0;    // bad signatures, malformed certificates
   std::uint64_t block_requests_sent = 0;
+  std::uint64_t evidence_dropped = 0;  // proofs beyond max_evidence, counted not kept
 };
 
 class Replica {
@@ -193,8 +194,8 @@ class Replica {
   View finalized_view_ = 0;
   Height finalized_height_ = 0;
   std::map<Hash256, std::shared_ptr<const Block>> recent_finalized_blocks_;
-  std::vector<Hash256> recent_finalized_;  // oldest first, bounded
-  std::set<Hash256> outstanding_requests_;
+  std::vector<Hash256> recent_finalized_;           // oldest first, bounded
+  std::map<Hash256, TimeMs> outstanding_requests_;  // block hash -> when first requested
   // Parents of requested blocks that a responder is sending, with how many more ancestors
   // follow each; when a batch ends, the next one is requested.
   std::map<Hash256, std::size_t> expected_ancestors_;
