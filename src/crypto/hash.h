@@ -1,4 +1,7 @@
 // SHA-256 digests. Every hash that replicas must agree on goes through here.
+//
+// Computed by OpenSSL 3 (EVP, SHA-256 fetched once), which uses the SHA extensions (SHA-NI) of
+// the CPU when it has them.
 #pragma once
 
 #include <array>
@@ -7,6 +10,8 @@
 #include <string>
 
 #include "base/bytes.h"
+
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
 
 namespace ballast {
 
@@ -20,15 +25,21 @@ struct Hash256 {
 
 Hash256 sha256(ByteView data);
 
-// Incremental hashing for data assembled from several pieces.
+// Incremental hashing for data assembled from several pieces. Copying forks the running state.
 class Sha256 {
  public:
   Sha256();
+  ~Sha256();
+  Sha256(const Sha256& other);
+  Sha256& operator=(const Sha256& other);
+  Sha256(Sha256&& other) noexcept;
+  Sha256& operator=(Sha256&& other) noexcept;
+
   Sha256& update(ByteView data);
   Hash256 finish();
 
  private:
-  alignas(16) std::array<std::uint8_t, 128> state_{};  // holds crypto_hash_sha256_state
+  evp_md_ctx_st* context_ = nullptr;  // owned; null only once moved from
   bool finished_ = false;
 };
 

@@ -10,14 +10,6 @@ namespace {
 
 enum class EntryTag : std::uint8_t { kAccount = 1, kOrder = 2, kGlobals = 3 };
 
-void update_entry(LtHash& set, Hash256& committed_digest, bool& committed,
-                  const Hash256& new_digest) {
-  if (committed) set.remove(committed_digest);
-  set.add(new_digest);
-  committed_digest = new_digest;
-  committed = true;
-}
-
 }  // namespace
 
 Hash256 Exchange::account_digest(const Account& account) {
@@ -58,24 +50,41 @@ Hash256 Exchange::globals_digest() const {
 }
 
 void Exchange::commit_block() {
+  // Each LtHash update below is one pass over the lanes and one ChaCha20 expansion per digest
+  // added or removed. A changed entry removes its old digest and adds its new one in one pass;
+  // a new entry is paired the same way with a removed order's digest while any are left. The
+  // LtHash is a sum, so the pairing and the order do not change the result.
+  auto update_entry = [&](Hash256& committed_digest, bool& committed, const Hash256& new_digest) {
+    if (committed) {
+      entries_hash_.update(committed_digest, new_digest);
+    } else if (!removed_digests_.empty()) {
+      entries_hash_.update(removed_digests_.back(), new_digest);
+      removed_digests_.pop_back();
+    } else {
+      entries_hash_.add(new_digest);
+    }
+    committed_digest = new_digest;
+    committed = true;
+  };
   for (AccountIndex index : dirty_accounts_) {
     Account& account = accounts_[index];
     BALLAST_ASSERT(account.dirty);
-    update_entry(entries_hash_, account.committed_digest, account.committed,
-                 account_digest(account));
+    update_entry(account.committed_digest, account.committed, account_digest(account));
     account.dirty = false;
   }
   dirty_accounts_.clear();
   for (OrderId id : dirty_orders_) {
     auto it = orders_by_id_.find(id);
-    if (it == orders_by_id_.end()) continue;  // gone: remove_resting already uncommitted it
+    if (it == orders_by_id_.end()) continue;  // gone: its digest, if any, is in removed_digests_
     Order& order = order_pool_[it->second];
     if (!order.dirty) continue;  // listed twice (replaced under the same id)
-    update_entry(entries_hash_, order.committed_digest, order.committed, order_digest(order));
+    update_entry(order.committed_digest, order.committed, order_digest(order));
     order.dirty = false;
   }
   dirty_orders_.clear();
-  update_entry(entries_hash_, committed_globals_digest_, globals_committed_, globals_digest());
+  update_entry(committed_globals_digest_, globals_committed_, globals_digest());
+  for (const Hash256& digest : removed_digests_) entries_hash_.remove(digest);
+  removed_digests_.clear();
 
   Encoder root(16 + LtHash::kLanes * 2);
   root.string("ballast-state-root-v1");
@@ -90,6 +99,7 @@ void Exchange::recompute_commitment() {
   globals_committed_ = false;
   dirty_accounts_.clear();
   dirty_orders_.clear();
+  removed_digests_.clear();
   for (std::size_t i = 0; i < accounts_.size(); ++i) {
     accounts_[i].committed = false;
     accounts_[i].dirty = false;

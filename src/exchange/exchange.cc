@@ -91,50 +91,74 @@ void Exchange::touch_order(OrderHandle handle) {
 // --- blocks ---------------------------------------------------------------------------------
 
 BlockResult Exchange::execute_block(const BlockContext& context, std::span<const Transaction> txs,
-                                    SignatureCheck check) {
+                                    SignatureCheck check,
+                                    std::span<const Hash256> transaction_ids) {
+  BlockResult block = apply_block(context, txs, check, transaction_ids);
+  block.state_root = commit();
+  return block;
+}
+
+BlockResult Exchange::apply_block(const BlockContext& context, std::span<const Transaction> txs,
+                                  SignatureCheck check, std::span<const Hash256> transaction_ids) {
+  BALLAST_ASSERT_MSG(!applied_, "apply_block called again before commit");
   BALLAST_ASSERT_MSG(context.height == height_ + 1, "blocks must be executed in height order");
+  BALLAST_ASSERT_MSG(transaction_ids.empty() || transaction_ids.size() == txs.size(),
+                     "one transaction id per transaction");
+  applied_ = true;
   BlockResult block;
   block.height = context.height;
   block.results.resize(txs.size());
 
-  std::vector<std::size_t> cancels, post_only, others;
+  struct Admitted {
+    std::size_t index;
+    AccountIndex sender;
+  };
+  std::vector<Admitted> cancels, post_only, others;
   for (std::size_t i = 0; i < txs.size(); ++i) {
     TxResult& result = block.results[i];
-    result.tx_id = txs[i].id();
-    if (auto rejection = admit(txs[i], context.height, check)) {
+    result.tx_id = transaction_ids.empty() ? txs[i].id() : transaction_ids[i];
+    AccountIndex sender = 0;
+    if (auto rejection = admit(txs[i], context.height, check, sender)) {
       result.reject = rejection->code;
       result.message = std::move(rejection->message);
       continue;
     }
     if (txs[i].is_cancel()) {
-      cancels.push_back(i);
+      cancels.push_back({i, sender});
     } else if (txs[i].is_post_only_order()) {
-      post_only.push_back(i);
+      post_only.push_back({i, sender});
     } else {
-      others.push_back(i);
+      others.push_back({i, sender});
     }
   }
   // Cancels first and post-only next, so market makers can always pull and refresh quotes
   // however many takers a block carries.
   for (const auto* phase : {&cancels, &post_only, &others}) {
-    for (std::size_t i : *phase) execute(txs[i], block.results[i]);
+    for (const Admitted& admitted : *phase) {
+      execute(txs[admitted.index], admitted.sender, block.results[admitted.index]);
+    }
   }
   height_ = context.height;
-  commit_block();
-  block.state_root = state_root_;
   return block;
 }
 
+Hash256 Exchange::commit() {
+  BALLAST_ASSERT_MSG(applied_, "commit without an applied block");
+  commit_block();
+  applied_ = false;
+  return state_root_;
+}
+
 std::optional<Exchange::Rejection> Exchange::admit(const Transaction& tx, std::uint64_t height,
-                                                   SignatureCheck check) {
+                                                   SignatureCheck check, AccountIndex& sender) {
   if (check == SignatureCheck::kVerify && !tx.signature_valid(genesis_.chain_id)) {
     return Rejection{RejectCode::kBadSignature, "signature does not verify for the sender"};
   }
-  auto sender = find_account(tx.sender);
-  if (!sender) {
+  auto found = find_account(tx.sender);
+  if (!found) {
     return Rejection{RejectCode::kUnknownAccount, "sender " + tx.sender.hex() + " has no account"};
   }
-  Account& account = accounts_[*sender];
+  Account& account = accounts_[*found];
   if (tx.nonce <= account.nonce) {
     return Rejection{RejectCode::kStaleNonce, "nonce " + std::to_string(tx.nonce) +
                                                   " is not above the last used nonce " +
@@ -149,7 +173,7 @@ std::optional<Exchange::Rejection> Exchange::admit(const Transaction& tx, std::u
         RejectCode::kFeeTooLow,
         "fee " + amount_text(tx.fee) + " is below the minimum " + amount_text(genesis_.min_tx_fee)};
   }
-  Balance& fee_funds = balance(*sender, genesis_.tx_fee_asset);
+  Balance& fee_funds = balance(*found, genesis_.tx_fee_asset);
   if (fee_funds.available < tx.fee) {
     return Rejection{RejectCode::kInsufficientFeeBalance, "fee " + amount_text(tx.fee) +
                                                               " exceeds the available " +
@@ -159,11 +183,11 @@ std::optional<Exchange::Rejection> Exchange::admit(const Transaction& tx, std::u
   fee_funds.available -= tx.fee;
   Balance& collected = balance(fee_account_, genesis_.tx_fee_asset);
   collected.available = add_or_die(collected.available, tx.fee);
+  sender = *found;
   return std::nullopt;
 }
 
-void Exchange::execute(const Transaction& tx, TxResult& result) {
-  AccountIndex sender = *find_account(tx.sender);
+void Exchange::execute(const Transaction& tx, AccountIndex sender, TxResult& result) {
   std::optional<Rejection> rejection = std::visit(
       [&](const auto& body) -> std::optional<Rejection> {
         using Body = std::decay_t<decltype(body)>;
@@ -193,7 +217,10 @@ std::optional<Exchange::Rejection> Exchange::transfer(AccountIndex sender, const
   if (body.recipient == accounts_[sender].key) {
     return Rejection{RejectCode::kInvalidTransfer, "cannot transfer to yourself"};
   }
-  if (!PublicKey::from_bytes(body.recipient.bytes).is_ok()) {
+  // Parsing the key costs ~5 us, so it is done once per account, not once per transfer.
+  std::optional<AccountIndex> existing = find_account(body.recipient);
+  if (existing ? !valid_recipient(*existing)
+               : !PublicKey::from_bytes(body.recipient.bytes).is_ok()) {
     return Rejection{RejectCode::kInvalidTransfer, "recipient is not a valid public key"};
   }
   if (accounts_[sender].balances[body.asset].available < body.amount) {
@@ -201,13 +228,24 @@ std::optional<Exchange::Rejection> Exchange::transfer(AccountIndex sender, const
                      "transfer of " + amount_text(body.amount) + " exceeds the available " +
                          amount_text(accounts_[sender].balances[body.asset].available)};
   }
-  AccountIndex recipient = account_index_or_create(body.recipient);
+  AccountIndex recipient = existing ? *existing : account_index_or_create(body.recipient);
+  accounts_[recipient].key_check = Account::KeyCheck::kValid;
   balance(sender, body.asset).available -= body.amount;
   Balance& credited = balance(recipient, body.asset);
   credited.available = add_or_die(credited.available, body.amount);
   result.events.push_back(
       Transferred{accounts_[sender].key, body.recipient, body.asset, body.amount});
   return std::nullopt;
+}
+
+bool Exchange::valid_recipient(AccountIndex index) {
+  Account& account = accounts_[index];
+  if (account.key_check == Account::KeyCheck::kUnknown) {
+    account.key_check = PublicKey::from_bytes(account.key.bytes).is_ok()
+                            ? Account::KeyCheck::kValid
+                            : Account::KeyCheck::kInvalid;
+  }
+  return account.key_check == Account::KeyCheck::kValid;
 }
 
 std::optional<Exchange::Rejection> Exchange::check_price_and_size(const MarketSpec& market,
@@ -297,6 +335,7 @@ std::optional<Exchange::Rejection> Exchange::place(AccountIndex sender, const Pl
                      "fill-or-kill order cannot be filled completely at its price"};
   }
   order.id = next_order_id_++;
+  result.events.reserve(4);  // accepted, then rested or a few fills and perhaps a cancel
   Balance& funds = balance(sender, locked_asset);
   funds.available -= *lock;
   funds.locked = add_or_die(funds.locked, *lock);
@@ -402,6 +441,7 @@ std::optional<Exchange::Rejection> Exchange::replace(AccountIndex sender, const 
   Balance& funds = balance(sender, locked_asset);
   funds.available -= *new_lock;
   funds.locked = add_or_die(funds.locked, *new_lock);
+  result.events.reserve(2);  // replaced, then rested (or fills)
   result.events.push_back(
       OrderReplaced{current.id, current.price, current.remaining, price, quantity, false});
   Incoming order{.id = current.id,

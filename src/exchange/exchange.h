@@ -33,7 +33,7 @@ enum class SignatureCheck {
 struct BlockResult {
   std::uint64_t height = 0;
   std::vector<TxResult> results;  // in the order the transactions were given
-  Hash256 state_root;
+  Hash256 state_root;             // all zero from apply_block(): commit() returns the root
 };
 
 struct Balance {
@@ -68,12 +68,28 @@ class Exchange {
   Exchange& operator=(const Exchange&) = delete;
 
   // Executes one block: an admission pass in the given order (signature, account, nonce,
-  // expiry, fee), then cancels, then post-only orders, then everything else in the given order.
+  // expiry, fee), then cancels, then post-only orders, then everything else in the given order;
+  // then commits it. The same as apply_block() followed by commit().
+  //
+  // `transaction_ids`, when not empty, are the ids of `txs` (Transaction::id(), one each, in
+  // order) that the caller has already computed, so they are not hashed again; passing wrong
+  // ids puts wrong ids in the results and nothing else.
   BlockResult execute_block(const BlockContext& context, std::span<const Transaction> txs,
-                            SignatureCheck check = SignatureCheck::kVerify);
+                            SignatureCheck check = SignatureCheck::kVerify,
+                            std::span<const Hash256> transaction_ids = {});
+
+  // The two phases of execute_block(), for callers that want to overlap or time them apart.
+  // apply_block() executes the block and advances height() but leaves the state root of the
+  // result all zero and state_root() at the previous block's root; commit() then folds every
+  // entry the block changed into the state commitment and returns the new root. The two must
+  // alternate strictly, starting with apply_block(); anything else aborts.
+  BlockResult apply_block(const BlockContext& context, std::span<const Transaction> txs,
+                          SignatureCheck check = SignatureCheck::kVerify,
+                          std::span<const Hash256> transaction_ids = {});
+  Hash256 commit();
 
   std::uint64_t height() const { return height_; }
-  const Hash256& state_root() const { return state_root_; }
+  const Hash256& state_root() const { return state_root_; }  // as of the last commit
   const Genesis& genesis() const { return genesis_; }
   const Hash256& genesis_hash() const { return genesis_hash_; }
 
@@ -105,6 +121,10 @@ class Exchange {
     Hash256 committed_digest;  // digest of this entry as of the last commit
     bool committed = false;
     bool dirty = false;
+    // Whether `key` parses as a public key, cached for transfers to this account (genesis and
+    // snapshot accounts are not checked on the way in). Not part of the state.
+    enum class KeyCheck : std::uint8_t { kUnknown, kValid, kInvalid };
+    KeyCheck key_check = KeyCheck::kUnknown;
   };
   struct ClientOrderKey {
     AccountIndex account;
@@ -145,9 +165,11 @@ class Exchange {
   Hash256 order_digest(const Order& order) const;
   Hash256 globals_digest() const;
 
-  // Admission and dispatch.
-  std::optional<Rejection> admit(const Transaction& tx, std::uint64_t height, SignatureCheck check);
-  void execute(const Transaction& tx, TxResult& result);
+  // Admission and dispatch. admit() sets `sender` when it admits the transaction.
+  std::optional<Rejection> admit(const Transaction& tx, std::uint64_t height, SignatureCheck check,
+                                 AccountIndex& sender);
+  void execute(const Transaction& tx, AccountIndex sender, TxResult& result);
+  bool valid_recipient(AccountIndex account);
   std::optional<Rejection> transfer(AccountIndex sender, const Transfer& body, TxResult& result);
   std::optional<Rejection> place(AccountIndex sender, const PlaceOrder& body, TxResult& result);
   std::optional<Rejection> cancel(AccountIndex sender, const CancelOrder& body, TxResult& result);
@@ -178,6 +200,7 @@ class Exchange {
   Balance& balance(AccountIndex account, AssetId asset);
   void touch_account(AccountIndex account);
   void touch_order(OrderHandle handle);
+  // Folds the dirty entries and the removed orders into the LtHash and sets state_root_.
   void commit_block();
 
   Genesis genesis_;
@@ -195,12 +218,15 @@ class Exchange {
   std::unordered_map<OrderId, OrderHandle> orders_by_id_;
   std::unordered_map<ClientOrderKey, OrderHandle, KeyHasher> orders_by_client_id_;
 
-  // Commitment: an LtHash over every entry, plus what changed since the last commit.
+  // Commitment: an LtHash over every entry, plus what changed since the last commit. All
+  // hashing happens in commit_block(): execution only records what changed.
   LtHash entries_hash_;
   Hash256 committed_globals_digest_;
   bool globals_committed_ = false;
   std::vector<AccountIndex> dirty_accounts_;
   std::vector<OrderId> dirty_orders_;
+  std::vector<Hash256> removed_digests_;  // committed digests of orders removed since then
+  bool applied_ = false;                  // apply_block() ran; commit() is due
 };
 
 }  // namespace ballast::exchange

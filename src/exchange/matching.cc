@@ -157,8 +157,9 @@ void Exchange::remove_resting(OrderHandle handle) {
     BALLAST_ASSERT(orders_by_client_id_.erase(ClientOrderKey{order.owner, order.client_order_id}) ==
                    1);
   }
-  // The entry leaves the committed set now; a dirty-list entry for its id is skipped at commit.
-  if (order.committed) entries_hash_.remove(order.committed_digest);
+  // The entry leaves the committed set at the next commit; a dirty-list entry for its id is
+  // skipped there.
+  if (order.committed) removed_digests_.push_back(order.committed_digest);
   order_pool_.release(handle);
 }
 
