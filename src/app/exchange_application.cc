@@ -98,7 +98,9 @@ Status ExchangeApplication::verify_payload(Height height, std::span<const Bytes>
 
 Hash256 ExchangeApplication::execute(const Block& block) {
   std::vector<Transaction> txs;
+  std::vector<Hash256> ids;  // hashed here already: the exchange need not hash them again
   txs.reserve(block.transactions.size());
+  ids.reserve(block.transactions.size());
   bool all_verified = true;
   for (const Bytes& bytes : block.transactions) {
     Hash256 id = sha256(bytes);
@@ -109,10 +111,11 @@ Hash256 ExchangeApplication::execute(const Block& block) {
     if (!tx.is_ok()) continue;
     all_verified = all_verified && signature_checked(*tx, id);
     txs.push_back(std::move(tx).value());
+    ids.push_back(id);
   }
   auto check =
       all_verified ? exchange::SignatureCheck::kAlreadyVerified : exchange::SignatureCheck::kVerify;
-  last_result_ = exchange_->execute_block({block.height, block.timestamp_ms}, txs, check);
+  last_result_ = exchange_->execute_block({block.height, block.timestamp_ms}, txs, check, ids);
   remember_root(block.height, last_result_.state_root);
   return last_result_.state_root;
 }
