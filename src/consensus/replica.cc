@@ -112,7 +112,7 @@ void Replica::on_message(ValidatorIndex from, const Message& message, TimeMs now
   input_time_ = now;
   if (from >= validators_.size()) return;
   View seen = message_view(message);
-  if (seen != 0 && seen + 1 < view_ && from != config_.self) help_laggard(from, seen);
+  if (seen != 0 && seen + 1 < view_ && from != config_.self) help_laggard(from);
   std::visit(
       [&](const auto& body) {
         using Body = std::decay_t<decltype(body)>;
@@ -261,8 +261,7 @@ void Replica::retransmit(TimeMs now) {
   if (last_finalization_) send(std::nullopt, *last_finalization_);
 }
 
-void Replica::help_laggard(ValidatorIndex peer, View peer_view) {
-  (void)peer_view;
+void Replica::help_laggard(ValidatorIndex peer) {
   if (!helped_.insert({peer, view_}).second) return;
   if (auto it = notarizations_.find(view_ - 1); it != notarizations_.end()) {
     send(peer, it->second);

@@ -161,7 +161,7 @@ class Replica {
   void tally(const Vote& vote, TimeMs now);
   void find_evidence_in(const Certificate& certificate);
   void send(std::optional<ValidatorIndex> to, Message message);
-  void help_laggard(ValidatorIndex peer, View peer_view);
+  void help_laggard(ValidatorIndex peer);
   ViewState& view_state(View view);
 
   ReplicaConfig config_;

@@ -200,7 +200,6 @@ std::string FaultPlan::describe() const {
     if (behaviours[i] != Behaviour::kHonest)
       out << " v" << i << "=" << behaviour_name(behaviours[i]);
   }
-  if (lying_disk) out << " lying-disk";
   out << " }";
   return out.str();
 }

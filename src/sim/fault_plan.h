@@ -74,7 +74,6 @@ struct FaultPlan {
   std::vector<CrashEvent> crashes;
   std::vector<ClockModel> clocks;     // per validator
   std::vector<Behaviour> behaviours;  // per validator
-  bool lying_disk = false;            // storage skips syncs (only for the demonstration test)
 
   std::string describe() const;
 };

@@ -4,7 +4,7 @@ namespace ballast::sim {
 
 void SimStorage::persist_voting_state(const consensus::VotingState& state) {
   volatile_voting_ = state;
-  if (!lying_disk_) sync();
+  sync();
 }
 
 void SimStorage::append_finalized(const consensus::FinalizedEntry& entry) {

@@ -1,8 +1,8 @@
 // Simulated durable storage with crash semantics. Writes land in a volatile buffer and become
 // durable only when synced; a crash throws away whatever was not synced. The Storage contract
-// says persist calls return only once durable, so this implementation syncs inside them, unless
-// it is told to lie (skip the sync), which the simulator uses to show that a disk that loses
-// votes does lead to equivocation.
+// says persist calls return only once durable, so both calls sync before returning: a crash
+// right after a persist call (before the vote is sent) loses nothing, and everything the
+// replica kept only in memory is lost.
 #pragma once
 
 #include "consensus/interfaces.h"
@@ -11,8 +11,6 @@ namespace ballast::sim {
 
 class SimStorage final : public consensus::Storage {
  public:
-  explicit SimStorage(bool lying_disk = false) : lying_disk_(lying_disk) {}
-
   void persist_voting_state(const consensus::VotingState& state) override;
   void append_finalized(const consensus::FinalizedEntry& entry) override;
   consensus::VotingState load_voting_state() override { return durable_voting_; }
@@ -25,7 +23,6 @@ class SimStorage final : public consensus::Storage {
  private:
   void sync();
 
-  bool lying_disk_;
   consensus::VotingState volatile_voting_;
   std::vector<consensus::FinalizedEntry> volatile_finalized_;
   consensus::VotingState durable_voting_;

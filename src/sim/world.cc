@@ -38,7 +38,6 @@ struct World::Node {
   TimeMs scheduled_tick = -1;
   std::uint32_t depth = 0;  // causal message depth of the last input
   std::optional<TimeMs> recovered_at;
-  Random random{0};
 
   bool honest() const { return behaviour == Behaviour::kHonest; }
 };
@@ -212,7 +211,6 @@ RunReport World::run() {
       node->storage = std::make_unique<SimStorage>();
       node->signer = std::make_unique<SimSigner>(*keys_, v);
       node->verifier = std::make_unique<SimVerifier>(*keys_);
-      node->random = random_.fork();
       nodes_.push_back(std::move(node));
     }
   }

@@ -38,7 +38,6 @@ struct WorldConfig {
   std::set<FaultKind> allowed_faults;   // the swarm draws from these
   bool byzantine_beyond_bound = false;  // twins holding a third or more of the stake
   bool force_wan = false;               // every seed uses the wide-area region model
-  bool lying_disk = false;
   consensus::TimerConfig timers;
 };
 
