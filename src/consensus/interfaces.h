@@ -6,6 +6,7 @@
 #include <map>
 #include <span>
 
+#include "consensus/leader_schedule.h"
 #include "consensus/messages.h"
 
 namespace ballast::consensus {
@@ -48,6 +49,15 @@ struct FinalizedEntry {
   Certificate finalization;  // for this block or a descendant that finalized it
 };
 
+// A finalized block a replica starts from instead of genesis, because the application was
+// restored from a snapshot taken right after executing it (a restart, or state sync).
+struct Anchor {
+  Block block;
+  Certificate finalization;  // finalizes exactly this block
+  ActivityRecord activity;   // the leader-schedule record of the chain ending at it
+  bool operator==(const Anchor&) const = default;
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -56,6 +66,9 @@ class Storage {
   // Appends finalized blocks in height order; durable before return.
   virtual void append_finalized(const FinalizedEntry& entry) = 0;
   virtual VotingState load_voting_state() = 0;
+  // The anchor of the application's snapshot, if it was restored from one.
+  virtual std::optional<Anchor> load_anchor() = 0;
+  // The finalized blocks above the anchor (above genesis without one), in height order.
   virtual std::vector<FinalizedEntry> load_finalized() = 0;
 };
 

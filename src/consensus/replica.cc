@@ -83,6 +83,7 @@ void Replica::start(TimeMs now) {
   input_time_ = now;
   voting_ = storage_.load_voting_state();
   assert_consistent(voting_);
+  if (std::optional<Anchor> anchor = storage_.load_anchor()) adopt_anchor(*anchor);
   replaying_storage_ = true;  // these blocks are durable already: execute, do not append
   for (FinalizedEntry& stored : storage_.load_finalized()) {
     BALLAST_ASSERT_MSG(stored.block.parent == finalized_hash_,
@@ -106,6 +107,62 @@ void Replica::start(TimeMs now) {
     on_certificate(justification, now, /*formed_here=*/false);
     send(std::nullopt, justification);
   }
+}
+
+// The application was restored from a snapshot taken at the anchor: the chain starts there.
+void Replica::adopt_anchor(const Anchor& anchor) {
+  BALLAST_ASSERT_MSG(application_.executed_height() == anchor.block.height,
+                     "the application was not restored to the anchor's height");
+  BALLAST_ASSERT(anchor.finalization.kind == VoteKind::kFinalize &&
+                 anchor.finalization.block == anchor.block.hash());
+  auto entry = std::make_unique<BlockEntry>();
+  entry->block = std::make_shared<const Block>(anchor.block);
+  entry->hash = anchor.block.hash();
+  entry->activity = anchor.activity;
+  finalized_hash_ = entry->hash;
+  finalized_view_ = anchor.block.view;
+  finalized_height_ = anchor.block.height;
+  last_finalization_ = anchor.finalization;
+  recent_finalized_blocks_.emplace(entry->hash, entry->block);
+  recent_finalized_.push_back(entry->hash);
+  blocks_.clear();
+  blocks_.emplace(entry->hash, std::move(entry));
+}
+
+std::optional<Anchor> Replica::anchor() const {
+  if (!last_finalization_) return std::nullopt;
+  const BlockEntry& tip = *blocks_.at(finalized_hash_);
+  BALLAST_ASSERT(last_finalization_->block == finalized_hash_ && tip.activity.has_value());
+  return Anchor{*tip.block, *last_finalization_, *tip.activity};
+}
+
+Status Replica::on_finalized_chain(std::span<const Block> blocks, const Certificate& finalization,
+                                   TimeMs now) {
+  input_time_ = now;
+  if (blocks.empty()) return invalid_argument("no blocks");
+  if (finalization.kind != VoteKind::kFinalize || finalization.block != blocks.back().hash()) {
+    return invalid_argument("the certificate does not finalize the last block");
+  }
+  Hash256 parent = finalized_hash_;
+  Height height = finalized_height_;
+  for (const Block& block : blocks) {
+    if (block.parent != parent || block.height != height + 1) {
+      return invalid_argument("the blocks do not extend the finalized chain at height " +
+                              std::to_string(height));
+    }
+    parent = block.hash();
+    height = block.height;
+  }
+  if (!certificate_valid(finalization)) {
+    stats_.invalid_messages += 1;
+    return invalid_argument("the finalization certificate is not valid");
+  }
+  for (const Block& block : blocks) store_block(block);
+  if (!best_finalization_ || best_finalization_->view < finalization.view) {
+    best_finalization_ = finalization;
+  }
+  try_finalize(now);
+  return Status::ok();
 }
 
 void Replica::on_message(ValidatorIndex from, const Message& message, TimeMs now) {

@@ -95,6 +95,10 @@ class Replica {
   void start(TimeMs now);
   void on_message(ValidatorIndex from, const Message& message, TimeMs now);
   void on_tick(TimeMs now);
+  // Finalized blocks fetched by a syncing node: `blocks` extend our finalized tip in height
+  // order and `finalization` finalizes the last of them. Checked like any certificate.
+  Status on_finalized_chain(std::span<const Block> blocks, const Certificate& finalization,
+                            TimeMs now);
 
   std::vector<Outgoing> take_outgoing();
   std::vector<FinalizedBlock> take_finalized();
@@ -104,6 +108,9 @@ class Replica {
   View view() const { return view_; }
   Height finalized_height() const { return finalized_height_; }
   const Hash256& finalized_hash() const { return finalized_hash_; }
+  // The finalized tip as an anchor for a snapshot of the application taken now; nothing
+  // before the first finalization.
+  std::optional<Anchor> anchor() const;
   const std::vector<Evidence>& evidence() const { return evidence_; }
   // Set when a certified block carries a state root different from ours: this replica's state
   // has diverged, so it stops voting.
@@ -143,6 +150,7 @@ class Replica {
   bool may_vote() const { return !divergence_.has_value(); }
 
   // Blocks, certificates and finalization.
+  void adopt_anchor(const Anchor& anchor);
   void store_block(const Block& block);
   const ActivityRecord* activity_of(const Hash256& hash);
   std::vector<const Block*> pending_chain(const Hash256& tip) const;

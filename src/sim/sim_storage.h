@@ -14,6 +14,7 @@ class SimStorage final : public consensus::Storage {
   void persist_voting_state(const consensus::VotingState& state) override;
   void append_finalized(const consensus::FinalizedEntry& entry) override;
   consensus::VotingState load_voting_state() override { return durable_voting_; }
+  std::optional<consensus::Anchor> load_anchor() override { return std::nullopt; }
   std::vector<consensus::FinalizedEntry> load_finalized() override { return durable_finalized_; }
 
   // The process died: unsynced writes are gone.

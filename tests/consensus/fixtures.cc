@@ -95,6 +95,13 @@ VotingState MemoryStorage::load_voting_state() {
   return latest_;
 }
 
+void MemoryStorage::install_anchor(Anchor anchor) {
+  std::erase_if(finalized_, [&](const FinalizedEntry& entry) {
+    return entry.block.height <= anchor.block.height;
+  });
+  anchor_ = std::move(anchor);
+}
+
 std::optional<std::uint64_t> MemoryStorage::first_recorded(std::optional<VoteKind> kind, View view,
                                                            const Hash256& block) const {
   int kind_key = kind ? static_cast<int>(*kind) : -1;

@@ -86,7 +86,11 @@ class MemoryStorage : public Storage {
   void persist_voting_state(const VotingState& state) override;
   void append_finalized(const FinalizedEntry& entry) override;
   VotingState load_voting_state() override;
+  std::optional<Anchor> load_anchor() override { return anchor_; }
   std::vector<FinalizedEntry> load_finalized() override { return finalized_; }
+
+  // As a node does after taking a snapshot: start from `anchor`, keep only later blocks.
+  void install_anchor(Anchor anchor);
 
   const std::vector<Persisted>& history() const { return history_; }
   const std::vector<FinalizedEntry>& finalized() const { return finalized_; }
@@ -106,6 +110,7 @@ class MemoryStorage : public Storage {
   VotingState latest_;
   std::vector<Persisted> history_;
   std::vector<FinalizedEntry> finalized_;
+  std::optional<Anchor> anchor_;
   std::map<Key, std::uint64_t> first_recorded_;
 };
 
