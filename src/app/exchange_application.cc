@@ -1,5 +1,7 @@
 #include "app/exchange_application.h"
 
+#include <limits>
+
 namespace ballast::app {
 
 using consensus::Block;
@@ -10,17 +12,26 @@ ExchangeApplication::ExchangeApplication(const exchange::Genesis& genesis, Appli
     : genesis_(genesis),
       limits_(limits),
       exchange_(std::make_unique<exchange::Exchange>(genesis)),
-      pool_(limits.pool_transactions, limits.pool_bytes) {
+      mempool_(limits.mempool) {
+  BALLAST_ASSERT(limits_.max_block_bytes > 0 && limits_.verified_cache_entries > 0);
   remember_root(0, exchange_->state_root());
 }
 
 bool ExchangeApplication::signature_checked(const Transaction& tx, const Hash256& id) {
   if (verified_.contains(id)) return true;
   if (!tx.signature_valid(genesis_.chain_id)) return false;
+  remember_verified(id);
+  return true;
+}
+
+void ExchangeApplication::remember_verified(const Hash256& id) {
   // A full cache starts over rather than grow: re-verifying is the only cost.
   if (verified_.size() >= limits_.verified_cache_entries) verified_.clear();
   verified_.insert(id);
-  return true;
+}
+
+void ExchangeApplication::note_signature_verified(const Hash256& id) {
+  remember_verified(id);
 }
 
 Result<Transaction> ExchangeApplication::decode_checked(ByteView bytes, const Hash256& id) {
@@ -41,11 +52,30 @@ Status ExchangeApplication::check_transaction(ByteView transaction) {
   return checked.is_ok() ? Status::ok() : checked.status();
 }
 
-Status ExchangeApplication::submit(ByteView transaction) {
+Status ExchangeApplication::submit(ByteView transaction, Origin origin) {
   Hash256 id = sha256(transaction);
+  // Before the signature check: a duplicate (gossip echoes many) should cost one hash only.
+  if (mempool_.contains(id)) {
+    return Status(StatusCode::kAlreadyExists, "transaction is already in the mempool");
+  }
   BALLAST_ASSIGN_OR_RETURN(Transaction tx, decode_checked(transaction, id));
-  return pool_.add(
-      PooledTransaction{id, Bytes(transaction.begin(), transaction.end()), std::move(tx)});
+  if (tx.fee < genesis_.min_tx_fee) {
+    return failed_precondition("fee " + std::to_string(tx.fee) +
+                               " is below the minimum transaction fee " +
+                               std::to_string(genesis_.min_tx_fee));
+  }
+  auto account = exchange_->account(tx.sender);
+  BALLAST_ASSERT(account.has_value());  // decode_checked refuses unknown senders
+  mempool::Entry entry{.id = id,
+                       .bytes = Bytes(transaction.begin(), transaction.end()),
+                       .sender = tx.sender,
+                       .nonce = tx.nonce,
+                       .fee = static_cast<std::uint64_t>(tx.fee),
+                       .is_cancel = tx.is_cancel(),
+                       .expiry_height = tx.expiry_height,
+                       .arrival = 0};
+  return mempool_.add(std::move(entry), account->nonce, exchange_->height(),
+                      /*gossip=*/origin == Origin::kClient);
 }
 
 std::unordered_set<Hash256, Hash256Hasher> ExchangeApplication::pending_ids(
@@ -61,21 +91,19 @@ std::vector<Bytes> ExchangeApplication::build_payload(Height height,
                                                       std::span<const Block* const> pending,
                                                       std::size_t max_transactions) {
   auto included = pending_ids(pending);
+  // The rules verify_payload applies, or an honest proposal would be refused: not in a pending
+  // block, not expiring before `height`, still valid against the executed state (a restore can
+  // leave pooled entries stale). Admission already checked the signatures.
+  auto skip = [&](const mempool::Entry& entry) {
+    if (included.contains(entry.id) || entry.expiry_height < height) return true;
+    auto account = exchange_->account(entry.sender);
+    return !account || entry.nonce <= account->nonce || entry.expiry_height <= exchange_->height();
+  };
   std::vector<Bytes> payload;
-  std::vector<Hash256> stale;
-  pool_.for_each([&](const PooledTransaction& entry) {
-    if (payload.size() >= max_transactions || included.contains(entry.id)) return;
-    // The same rules verify_payload applies, or an honest proposal would be refused.
-    const Transaction& tx = entry.transaction;
-    auto account = exchange_->account(tx.sender);
-    if (!account || tx.nonce <= account->nonce || tx.expiry_height <= exchange_->height()) {
-      stale.push_back(entry.id);
-      return;
-    }
-    if (tx.expiry_height < height) return;
-    payload.push_back(entry.bytes);
-  });
-  for (const Hash256& id : stale) pool_.remove(id);
+  for (const mempool::Entry* entry :
+       mempool_.select(max_transactions, limits_.max_block_bytes, skip)) {
+    payload.push_back(entry->bytes);
+  }
   return payload;
 }
 
@@ -104,7 +132,7 @@ Hash256 ExchangeApplication::execute(const Block& block) {
   bool all_verified = true;
   for (const Bytes& bytes : block.transactions) {
     Hash256 id = sha256(bytes);
-    pool_.remove(id);
+    mempool_.remove(id);
     auto tx = Transaction::decode(bytes);
     // A certified block can only carry undecodable bytes if a third of the stake is faulty;
     // such entries are skipped rather than trusted.
@@ -117,7 +145,17 @@ Hash256 ExchangeApplication::execute(const Block& block) {
       all_verified ? exchange::SignatureCheck::kAlreadyVerified : exchange::SignatureCheck::kVerify;
   last_result_ = exchange_->execute_block({block.height, block.timestamp_ms}, txs, check, ids);
   remember_root(block.height, last_result_.state_root);
+  prune_mempool();
   return last_result_.state_root;
+}
+
+// Drops what the executed state made stale: used nonces and expired transactions.
+void ExchangeApplication::prune_mempool() {
+  (void)mempool_.prune(exchange_->height(), [this](const PublicKey& sender) {
+    auto account = exchange_->account(sender);
+    // A sender without an account can never be included: every nonce counts as used.
+    return account ? account->nonce : std::numeric_limits<std::uint64_t>::max();
+  });
 }
 
 std::optional<Hash256> ExchangeApplication::root_at(Height height) const {
@@ -139,6 +177,7 @@ Status ExchangeApplication::restore(ByteView snapshot) {
   exchange_ = std::move(restored);
   roots_.clear();
   remember_root(exchange_->height(), exchange_->state_root());
+  prune_mempool();
   return Status::ok();
 }
 

@@ -1,31 +1,52 @@
 // The exchange as the consensus application: the one place where consensus/ and exchange/ meet
-// (consensus knows nothing of the exchange). It checks client transactions into a bounded pool,
-// builds and verifies block payloads, executes finalized blocks and remembers recent roots.
+// (consensus knows nothing of the exchange). It checks client and peer transactions into the
+// mempool, builds and verifies block payloads, executes finalized blocks and remembers recent
+// roots. It never builds a payload that its own verify_payload would refuse.
 #pragma once
 
+#include <cstring>
 #include <map>
 #include <memory>
 #include <unordered_set>
 
-#include "app/transaction_pool.h"
 #include "consensus/interfaces.h"
 #include "exchange/exchange.h"
+#include "mempool/mempool.h"
 
 namespace ballast::app {
 
+struct Hash256Hasher {
+  std::size_t operator()(const Hash256& hash) const {
+    std::size_t word;
+    std::memcpy(&word, hash.bytes.data(), sizeof word);
+    return word;
+  }
+};
+
 struct ApplicationLimits {
-  std::size_t pool_transactions = 10'000;
-  std::size_t pool_bytes = 4 << 20;
+  mempool::MempoolLimits mempool;
+  std::size_t max_block_bytes = 1 << 20;         // transaction bytes per built payload
   std::size_t remembered_roots = 1'024;          // heights whose roots root_at() still answers
   std::size_t verified_cache_entries = 100'000;  // transaction ids whose signature was checked
 };
+
+// Where a submitted transaction came from: a client's is gossiped on to the other validators,
+// a peer's arrived by gossip and is not sent again.
+enum class Origin { kClient, kPeer };
 
 class ExchangeApplication final : public consensus::Application {
  public:
   ExchangeApplication(const exchange::Genesis& genesis, ApplicationLimits limits = {});
 
-  // A client's transaction: checked, then queued for a block. The status says why not.
-  Status submit(ByteView transaction);
+  // A transaction for the mempool: checked (signature, account, nonce, expiry, minimum fee),
+  // then admitted by the mempool's rules (docs/MEMPOOL.md). The status says why not.
+  Status submit(ByteView transaction, Origin origin = Origin::kClient);
+  // The signature of transaction `id` was checked elsewhere (the node's verification workers).
+  void note_signature_verified(const Hash256& id);
+  // Client transactions to gossip to peers, at most `max_bytes` per batch.
+  std::vector<Bytes> take_gossip(std::size_t max_bytes) { return mempool_.take_gossip(max_bytes); }
+  // Admitted transactions dropped without being included, with the reason, since the last call.
+  std::vector<std::pair<Hash256, std::string>> take_evicted() { return mempool_.take_evicted(); }
 
   Status check_transaction(ByteView transaction) override;
   std::vector<Bytes> build_payload(consensus::Height height,
@@ -41,13 +62,17 @@ class ExchangeApplication final : public consensus::Application {
 
   const exchange::Exchange& exchange() const { return *exchange_; }
   const exchange::Genesis& genesis() const { return genesis_; }
-  const TransactionPool& pool() const { return pool_; }
+  const mempool::Mempool& mempool() const { return mempool_; }
+  std::size_t mempool_size() const { return mempool_.size(); }
+  std::size_t mempool_bytes() const { return mempool_.bytes(); }
   // The results of the most recently executed block, in block order.
   const exchange::BlockResult& last_block_result() const { return last_result_; }
 
  private:
   Result<exchange::Transaction> decode_checked(ByteView bytes, const Hash256& id);
   bool signature_checked(const exchange::Transaction& tx, const Hash256& id);
+  void remember_verified(const Hash256& id);
+  void prune_mempool();
   std::unordered_set<Hash256, Hash256Hasher> pending_ids(
       std::span<const consensus::Block* const> pending) const;
   void remember_root(consensus::Height height, const Hash256& root);
@@ -55,7 +80,7 @@ class ExchangeApplication final : public consensus::Application {
   exchange::Genesis genesis_;
   ApplicationLimits limits_;
   std::unique_ptr<exchange::Exchange> exchange_;
-  TransactionPool pool_;
+  mempool::Mempool mempool_;
   std::map<consensus::Height, Hash256> roots_;
   std::unordered_set<Hash256, Hash256Hasher> verified_;
   exchange::BlockResult last_result_;

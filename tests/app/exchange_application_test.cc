@@ -1,0 +1,176 @@
+// The exchange application in front of its mempool: submissions refused with reasons (bad
+// signature, low fee, stale nonce, full pool), payloads that its own verify_payload accepts
+// (pending blocks, byte limit, nonce order), execution that empties the pool of what it
+// included and of what it made stale, and gossip of client transactions only.
+#include <gtest/gtest.h>
+
+#include "app/exchange_application.h"
+#include "exchange/test_world.h"
+
+namespace ballast::app {
+namespace {
+
+using exchange::CancelAll;
+using exchange::Transaction;
+using exchange::Transfer;
+using exchange::testing::kQuote;
+using exchange::testing::make_genesis;
+
+constexpr exchange::Amount kMinFee = 2;
+
+class ExchangeApplicationTest : public ::testing::Test {
+ protected:
+  exchange::Genesis genesis_ = make_genesis({"alice", "bob", "carol"}, 1'000'000, {}, kMinFee);
+
+  Transaction make(const std::string& sender, std::uint64_t nonce,
+                   exchange::Amount fee = kMinFee) const {
+    Transaction tx;
+    tx.sender = SecretKey::insecure_from_seed(sender).public_key();
+    tx.nonce = nonce;
+    tx.fee = fee;
+    tx.expiry_height = 100;
+    tx.body = Transfer{SecretKey::insecure_from_seed("carol").public_key(), kQuote, 1};
+    tx.sign(SecretKey::insecure_from_seed(sender), genesis_.chain_id);
+    return tx;
+  }
+  Bytes signed_bytes(const std::string& sender, std::uint64_t nonce,
+                     exchange::Amount fee = kMinFee) const {
+    return make(sender, nonce, fee).encode();
+  }
+
+  static consensus::Block block_of(const ExchangeApplication& app, std::vector<Bytes> txs) {
+    consensus::Block block;
+    block.view = app.executed_height() + 1;
+    block.height = app.executed_height() + 1;
+    block.timestamp_ms = 1'000 * static_cast<std::int64_t>(block.height);
+    block.transactions = std::move(txs);
+    return block;
+  }
+};
+
+TEST_F(ExchangeApplicationTest, RefusesABadSignature) {
+  ExchangeApplication app(genesis_);
+  Transaction tx = make("alice", 1);
+  tx.fee += 1;  // changes what was signed
+  Status status = app.submit(tx.encode());
+  EXPECT_EQ(status.code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(status.message(), "signature does not verify");
+  EXPECT_EQ(app.mempool_size(), 0u);
+}
+
+TEST_F(ExchangeApplicationTest, TrustsASignatureTheNodeAlreadyVerified) {
+  ExchangeApplication app(genesis_);
+  Transaction tx = make("alice", 1);
+  tx.signature = make("bob", 1).signature;
+  Bytes bytes = tx.encode();
+  EXPECT_FALSE(app.submit(bytes).is_ok());
+  app.note_signature_verified(sha256(bytes));  // the node's verifier vouches for it
+  EXPECT_TRUE(app.submit(bytes).is_ok());
+}
+
+TEST_F(ExchangeApplicationTest, RefusesAFeeBelowTheGenesisMinimum) {
+  ExchangeApplication app(genesis_);
+  Status status = app.submit(signed_bytes("alice", 1, kMinFee - 1));
+  EXPECT_EQ(status.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(status.message(), "fee 1 is below the minimum transaction fee 2");
+  EXPECT_TRUE(app.submit(signed_bytes("alice", 1, kMinFee)).is_ok());
+}
+
+TEST_F(ExchangeApplicationTest, RefusesAStaleNonceAndADuplicate) {
+  ExchangeApplication app(genesis_);
+  Bytes first = signed_bytes("alice", 1);
+  ASSERT_TRUE(app.submit(first).is_ok());
+  EXPECT_EQ(app.submit(first).code(), StatusCode::kAlreadyExists);
+  app.execute(block_of(app, {first}));
+  Status stale = app.submit(signed_bytes("alice", 1, kMinFee + 1));
+  EXPECT_EQ(stale.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(stale.message(), "nonce 1 is already used (last 1)");
+}
+
+TEST_F(ExchangeApplicationTest, FullPoolAdmitsOnlyANewcomerThatOutbidsTheCheapest) {
+  ApplicationLimits limits;
+  limits.mempool.max_transactions = 2;
+  ExchangeApplication app(genesis_, limits);
+  ASSERT_TRUE(app.submit(signed_bytes("alice", 1)).is_ok());
+  ASSERT_TRUE(app.submit(signed_bytes("alice", 2)).is_ok());
+  Status full = app.submit(signed_bytes("bob", 1));
+  EXPECT_EQ(full.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(full.message(), "mempool full: fee 2 does not outbid the cheapest (fee 2)");
+
+  Transaction cancel = make("bob", 1);
+  cancel.body = CancelAll{};
+  cancel.sign(SecretKey::insecure_from_seed("bob"), genesis_.chain_id);
+  EXPECT_TRUE(app.submit(cancel.encode()).is_ok());
+  EXPECT_EQ(app.mempool_size(), 2u);
+  EXPECT_EQ(app.take_evicted().size(), 1u);
+}
+
+TEST_F(ExchangeApplicationTest, BuiltPayloadsPassVerificationInNonceAndPriorityOrder) {
+  ExchangeApplication app(genesis_);
+  Bytes alice2 = signed_bytes("alice", 2, 50);
+  Bytes alice1 = signed_bytes("alice", 1, kMinFee);
+  Bytes bob1 = signed_bytes("bob", 1, 10);
+  for (const Bytes& tx : {alice2, alice1, bob1}) ASSERT_TRUE(app.submit(tx).is_ok());
+
+  std::vector<Bytes> payload = app.build_payload(1, {}, 100);
+  // Alice's fee-50 transaction waits for her nonce 1, which ranks below bob's fee 10.
+  EXPECT_EQ(payload, (std::vector<Bytes>{bob1, alice1, alice2}));
+  EXPECT_TRUE(app.verify_payload(1, payload, {}).is_ok());
+  app.execute(block_of(app, payload));
+  ASSERT_EQ(app.last_block_result().results.size(), 3u);
+  for (const auto& result : app.last_block_result().results) {
+    EXPECT_TRUE(result.accepted()) << result.message;
+  }
+  EXPECT_EQ(app.mempool_size(), 0u);
+}
+
+TEST_F(ExchangeApplicationTest, PayloadLeavesOutWhatPendingBlocksHoldAndKeepsToTheByteLimit) {
+  ApplicationLimits limits;
+  Bytes alice1 = signed_bytes("alice", 1);
+  limits.max_block_bytes = 2 * alice1.size();
+  ExchangeApplication app(genesis_, limits);
+  Bytes bob1 = signed_bytes("bob", 1);
+  Bytes carol1 = signed_bytes("carol", 1);
+  for (const Bytes& tx : {alice1, bob1, carol1}) ASSERT_TRUE(app.submit(tx).is_ok());
+
+  consensus::Block pending = block_of(app, {bob1});
+  const consensus::Block* chain[] = {&pending};
+  std::vector<Bytes> payload = app.build_payload(2, chain, 100);
+  EXPECT_EQ(payload, (std::vector<Bytes>{alice1, carol1}));
+  EXPECT_TRUE(app.verify_payload(2, payload, chain).is_ok());
+  EXPECT_EQ(app.build_payload(1, {}, 100).size(), 2u);  // the byte limit, not the count
+}
+
+TEST_F(ExchangeApplicationTest, ExecutedBlockRemovesItsTransactionsAndWhatItMadeStale) {
+  ExchangeApplication app(genesis_);
+  Bytes alice1 = signed_bytes("alice", 1);
+  Bytes bob1 = signed_bytes("bob", 1);
+  Bytes bob3 = signed_bytes("bob", 3);
+  for (const Bytes& tx : {alice1, bob1, bob3}) ASSERT_TRUE(app.submit(tx).is_ok());
+  ASSERT_EQ(app.mempool_size(), 3u);
+  (void)app.take_evicted();
+
+  // Another proposer included alice's and a different nonce-2 transaction of bob's: bob's
+  // nonce 1 can never execute now.
+  app.execute(block_of(app, {alice1, signed_bytes("bob", 2)}));
+  EXPECT_EQ(app.mempool_size(), 1u);
+  EXPECT_TRUE(app.mempool().contains(sha256(bob3)));
+  auto evicted = app.take_evicted();
+  ASSERT_EQ(evicted.size(), 1u);
+  EXPECT_EQ(evicted[0].first, sha256(bob1));
+  EXPECT_EQ(app.mempool_bytes(), bob3.size());
+}
+
+TEST_F(ExchangeApplicationTest, GossipsClientTransactionsButNotPeerOnes) {
+  ExchangeApplication app(genesis_);
+  Bytes from_client = signed_bytes("alice", 1);
+  Bytes from_peer = signed_bytes("bob", 1);
+  ASSERT_TRUE(app.submit(from_client, Origin::kClient).is_ok());
+  ASSERT_TRUE(app.submit(from_peer, Origin::kPeer).is_ok());
+  EXPECT_EQ(app.take_gossip(1 << 20), std::vector<Bytes>{from_client});
+  EXPECT_TRUE(app.take_gossip(1 << 20).empty());
+  EXPECT_EQ(app.mempool_size(), 2u);
+}
+
+}  // namespace
+}  // namespace ballast::app

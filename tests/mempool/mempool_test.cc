@@ -1,0 +1,436 @@
+// The mempool's rules, one bound or rule per test: priority order with per-sender nonce order,
+// eviction when full by count and by bytes, the outbid rule, replace-by-fee, the per-sender
+// limit, the nonce window, expiry and prune, duplicates, gossip batching, eviction reports; and
+// a property test of random operations against a plain model and a brute-force selector.
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+
+#include "mempool/mempool.h"
+
+namespace ballast::mempool {
+namespace {
+
+PublicKey sender_key(std::uint8_t index) {
+  PublicKey key;
+  key.bytes.fill(index);
+  return key;
+}
+
+struct Spec {
+  std::uint8_t sender = 0;
+  std::uint64_t nonce = 1;
+  std::uint64_t fee = 0;
+  std::size_t size_bytes = 100;
+  bool is_cancel = false;
+  std::uint64_t expiry_height = 1'000;
+  std::uint8_t salt = 0;  // tells apart entries that are otherwise the same
+};
+
+Entry make(const Spec& spec) {
+  Entry entry;
+  entry.bytes.assign(spec.size_bytes, spec.salt);
+  Bytes seed = {spec.sender, spec.salt, spec.is_cancel ? std::uint8_t{1} : std::uint8_t{0}};
+  for (std::uint64_t value :
+       {spec.nonce, spec.fee, std::uint64_t{spec.size_bytes}, spec.expiry_height}) {
+    for (int shift = 0; shift < 64; shift += 8) {
+      seed.push_back(static_cast<std::uint8_t>(value >> shift));
+    }
+  }
+  entry.id = sha256(seed);
+  entry.sender = sender_key(spec.sender);
+  entry.nonce = spec.nonce;
+  entry.fee = spec.fee;
+  entry.is_cancel = spec.is_cancel;
+  entry.expiry_height = spec.expiry_height;
+  return entry;
+}
+
+// Adds with last nonce 0 at height 0; returns the id.
+Hash256 add_ok(Mempool& pool, const Spec& spec, bool gossip = false) {
+  Entry entry = make(spec);
+  Hash256 id = entry.id;
+  Status status = pool.add(std::move(entry), 0, 0, gossip);
+  EXPECT_TRUE(status.is_ok()) << status.to_string();
+  return id;
+}
+
+std::vector<Hash256> ids_of(const std::vector<const Entry*>& entries) {
+  std::vector<Hash256> ids;
+  for (const Entry* entry : entries) ids.push_back(entry->id);
+  return ids;
+}
+
+std::vector<Hash256> select_all(const Mempool& pool) {
+  return ids_of(pool.select(1'000'000, 1 << 30, nullptr));
+}
+
+TEST(MempoolTest, SelectsCancelsThenHigherFeeThenEarlierArrival) {
+  Mempool pool;
+  Hash256 cheap = add_ok(pool, {.sender = 1, .fee = 1});
+  Hash256 rich_first = add_ok(pool, {.sender = 2, .fee = 9});
+  Hash256 cancel = add_ok(pool, {.sender = 3, .fee = 0, .is_cancel = true});
+  Hash256 cheap_later = add_ok(pool, {.sender = 4, .fee = 1});
+  Hash256 rich_second = add_ok(pool, {.sender = 5, .fee = 9, .salt = 1});
+  EXPECT_EQ(select_all(pool),
+            (std::vector<Hash256>{cancel, rich_first, rich_second, cheap, cheap_later}));
+}
+
+TEST(MempoolTest, SenderTransactionsComeOutInNonceOrderWhateverTheirFees) {
+  Mempool pool;
+  Hash256 a2 = add_ok(pool, {.sender = 1, .nonce = 2, .fee = 100});
+  Hash256 a1 = add_ok(pool, {.sender = 1, .nonce = 1, .fee = 1});
+  Hash256 b1 = add_ok(pool, {.sender = 2, .nonce = 1, .fee = 50});
+  Hash256 a3_cancel = add_ok(pool, {.sender = 1, .nonce = 3, .fee = 0, .is_cancel = true});
+  // A1 holds back A2 (and the cancel A3) until it is taken itself.
+  EXPECT_EQ(select_all(pool), (std::vector<Hash256>{b1, a1, a2, a3_cancel}));
+  // Once A1 is gone, A2 and the cancel behind it lead.
+  pool.remove(a1);
+  EXPECT_EQ(select_all(pool), (std::vector<Hash256>{a2, a3_cancel, b1}));
+}
+
+TEST(MempoolTest, SelectStopsAtTheCountAndBeforeExceedingTheBytes) {
+  Mempool pool;
+  Hash256 first = add_ok(pool, {.sender = 1, .fee = 3, .size_bytes = 100});
+  Hash256 second = add_ok(pool, {.sender = 2, .fee = 2, .size_bytes = 100});
+  add_ok(pool, {.sender = 3, .fee = 1, .size_bytes = 10});
+  EXPECT_EQ(ids_of(pool.select(2, 1'000, nullptr)), (std::vector<Hash256>{first, second}));
+  EXPECT_EQ(ids_of(pool.select(10, 200, nullptr)), (std::vector<Hash256>{first, second}));
+  // The second would reach 200 bytes past a limit of 199: selection stops there.
+  EXPECT_EQ(ids_of(pool.select(10, 199, nullptr)), (std::vector<Hash256>{first}));
+  EXPECT_TRUE(pool.select(0, 1'000, nullptr).empty());
+}
+
+TEST(MempoolTest, SkippedEntriesArePassedOverAndReleaseTheSendersNext) {
+  Mempool pool;
+  Hash256 a1 = add_ok(pool, {.sender = 1, .nonce = 1, .fee = 5});
+  Hash256 a2 = add_ok(pool, {.sender = 1, .nonce = 2, .fee = 4});
+  Hash256 b1 = add_ok(pool, {.sender = 2, .nonce = 1, .fee = 1});
+  auto skip_a1 = [&](const Entry& entry) { return entry.id == a1; };
+  EXPECT_EQ(ids_of(pool.select(10, 1'000, skip_a1)), (std::vector<Hash256>{a2, b1}));
+  EXPECT_TRUE(pool.contains(a1));
+}
+
+TEST(MempoolTest, DuplicateIdIsRefused) {
+  Mempool pool;
+  add_ok(pool, {.sender = 1});
+  Status again = pool.add(make({.sender = 1}), 0, 0);
+  EXPECT_EQ(again.code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(pool.size(), 1u);
+}
+
+TEST(MempoolTest, FullByCountNewcomerMustOutbidTheCheapestWhichIsEvicted) {
+  Mempool pool({.max_transactions = 3});
+  Hash256 cheapest = add_ok(pool, {.sender = 1, .fee = 5});
+  add_ok(pool, {.sender = 2, .fee = 6});
+  add_ok(pool, {.sender = 3, .fee = 7});
+
+  Status equal = pool.add(make({.sender = 4, .fee = 5}), 0, 0);
+  EXPECT_EQ(equal.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(equal.message(), "mempool full: fee 5 does not outbid the cheapest (fee 5)");
+  EXPECT_TRUE(pool.contains(cheapest));
+
+  Hash256 richer = add_ok(pool, {.sender = 4, .fee = 6});
+  EXPECT_EQ(pool.size(), 3u);
+  EXPECT_FALSE(pool.contains(cheapest));
+  EXPECT_TRUE(pool.contains(richer));
+  auto evicted = pool.take_evicted();
+  ASSERT_EQ(evicted.size(), 1u);
+  EXPECT_EQ(evicted[0].first, cheapest);
+  EXPECT_NE(evicted[0].second.find("evicted from the full mempool"), std::string::npos);
+  EXPECT_TRUE(pool.take_evicted().empty());
+}
+
+TEST(MempoolTest, CancelsOutrankEveryFeeWhenFull) {
+  Mempool pool({.max_transactions = 2});
+  Hash256 rich = add_ok(pool, {.sender = 1, .fee = 1'000});
+  Hash256 cancel = add_ok(pool, {.sender = 2, .fee = 0, .is_cancel = true});
+  // A cancel paying nothing still displaces the richest ordinary transaction...
+  Hash256 second_cancel = add_ok(pool, {.sender = 3, .fee = 0, .is_cancel = true});
+  EXPECT_FALSE(pool.contains(rich));
+  // ...but a pool of cancels admits nothing that does not outbid a cancel.
+  Status ordinary = pool.add(make({.sender = 4, .fee = 1'000'000}), 0, 0);
+  EXPECT_EQ(ordinary.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(ordinary.message(),
+            "mempool full: fee 1000000 does not outbid the cheapest (cancel, fee 0)");
+  EXPECT_TRUE(pool.contains(cancel) && pool.contains(second_cancel));
+}
+
+TEST(MempoolTest, FullByBytesEvictsAsManyCheapestAsNeededOrNothing) {
+  Mempool pool({.max_bytes = 1'000});
+  Hash256 cheap = add_ok(pool, {.sender = 1, .fee = 1, .size_bytes = 400});
+  Hash256 middle = add_ok(pool, {.sender = 2, .fee = 5, .size_bytes = 400});
+  Hash256 rich = add_ok(pool, {.sender = 3, .fee = 9, .size_bytes = 200});
+  EXPECT_EQ(pool.bytes(), 1'000u);
+
+  // 700 bytes must free 700: both 400-byte entries, and fee 3 does not outbid the second.
+  Status refused = pool.add(make({.sender = 4, .fee = 3, .size_bytes = 700}), 0, 0);
+  EXPECT_EQ(refused.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(pool.size(), 3u);
+  EXPECT_EQ(pool.bytes(), 1'000u);
+  EXPECT_TRUE(pool.take_evicted().empty());
+
+  Hash256 big = add_ok(pool, {.sender = 4, .fee = 6, .size_bytes = 700});
+  EXPECT_FALSE(pool.contains(cheap));
+  EXPECT_FALSE(pool.contains(middle));
+  EXPECT_TRUE(pool.contains(rich) && pool.contains(big));
+  EXPECT_EQ(pool.bytes(), 900u);
+  EXPECT_EQ(pool.take_evicted().size(), 2u);
+}
+
+TEST(MempoolTest, EntryLargerThanThePoolIsRefused) {
+  Mempool pool({.max_bytes = 100});
+  Status status = pool.add(make({.size_bytes = 101}), 0, 0);
+  EXPECT_EQ(status.code(), StatusCode::kResourceExhausted);
+  add_ok(pool, {.size_bytes = 100});
+}
+
+TEST(MempoolTest, SameSenderAndNonceReplacesOnlyForAHigherFee) {
+  Mempool pool;
+  Hash256 original = add_ok(pool, {.sender = 1, .nonce = 1, .fee = 5});
+  Status same_fee = pool.add(make({.sender = 1, .nonce = 1, .fee = 5, .salt = 1}), 0, 0);
+  EXPECT_EQ(same_fee.code(), StatusCode::kAlreadyExists);
+  EXPECT_NE(same_fee.message().find("must pay a higher fee"), std::string::npos);
+
+  Hash256 replacement = add_ok(pool, {.sender = 1, .nonce = 1, .fee = 6, .salt = 1});
+  EXPECT_FALSE(pool.contains(original));
+  EXPECT_TRUE(pool.contains(replacement));
+  EXPECT_EQ(pool.size(), 1u);
+  auto evicted = pool.take_evicted();
+  ASSERT_EQ(evicted.size(), 1u);
+  EXPECT_EQ(evicted[0].first, original);
+  EXPECT_NE(evicted[0].second.find("replaced"), std::string::npos);
+}
+
+TEST(MempoolTest, ReplacementInAFullPoolTakesTheReplacedSlot) {
+  Mempool pool({.max_transactions = 2});
+  add_ok(pool, {.sender = 1, .nonce = 1, .fee = 1});
+  Hash256 other = add_ok(pool, {.sender = 2, .nonce = 1, .fee = 9});
+  // Fee 2 outbids nothing else, but replacing frees the slot it needs.
+  add_ok(pool, {.sender = 1, .nonce = 1, .fee = 2, .salt = 1});
+  EXPECT_TRUE(pool.contains(other));
+  EXPECT_EQ(pool.size(), 2u);
+}
+
+TEST(MempoolTest, PerSenderLimitRefusesMoreButAllowsReplacement) {
+  Mempool pool({.max_per_sender = 2});
+  add_ok(pool, {.sender = 1, .nonce = 1});
+  add_ok(pool, {.sender = 1, .nonce = 2});
+  Status third = pool.add(make({.sender = 1, .nonce = 3}), 0, 0);
+  EXPECT_EQ(third.code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(third.message().find("sender already has 2"), std::string::npos);
+  add_ok(pool, {.sender = 2, .nonce = 1});
+  add_ok(pool, {.sender = 1, .nonce = 2, .fee = 1, .salt = 1});  // a replacement
+  EXPECT_EQ(pool.size(), 3u);
+}
+
+TEST(MempoolTest, NonceMustBeUnusedAndWithinTheWindow) {
+  Mempool pool({.max_nonce_ahead = 10});
+  Status used = pool.add(make({.nonce = 5}), 5, 0);
+  EXPECT_EQ(used.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(used.message(), "nonce 5 is already used (last 5)");
+  EXPECT_TRUE(pool.add(make({.nonce = 15}), 5, 0).is_ok());
+  Status ahead = pool.add(make({.nonce = 16}), 5, 0);
+  EXPECT_EQ(ahead.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(ahead.message().find("too far ahead"), std::string::npos);
+  EXPECT_EQ(pool.size(), 1u);
+}
+
+TEST(MempoolTest, ExpiredTransactionIsRefused) {
+  Mempool pool;
+  Status expired = pool.add(make({.expiry_height = 7}), 0, 7);
+  EXPECT_EQ(expired.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(expired.message().find("expired"), std::string::npos);
+  EXPECT_TRUE(pool.add(make({.expiry_height = 8}), 0, 7).is_ok());
+}
+
+TEST(MempoolTest, PruneDropsExpiredAndUsedNoncesAndReportsThem) {
+  Mempool pool;
+  Hash256 expiring = add_ok(pool, {.sender = 1, .nonce = 1, .expiry_height = 10});
+  Hash256 used = add_ok(pool, {.sender = 2, .nonce = 3});
+  Hash256 kept = add_ok(pool, {.sender = 2, .nonce = 4});
+  Hash256 both = add_ok(pool, {.sender = 3, .nonce = 1, .expiry_height = 9});
+  auto last_nonce = [](const PublicKey& sender) -> std::uint64_t {
+    return sender == sender_key(2) || sender == sender_key(3) ? 3 : 0;
+  };
+  EXPECT_EQ(pool.prune(9, last_nonce), 2u);  // `both` is listed once
+  EXPECT_TRUE(pool.contains(expiring) && pool.contains(kept));
+  EXPECT_FALSE(pool.contains(used) || pool.contains(both));
+  EXPECT_EQ(pool.prune(10, last_nonce), 1u);
+  EXPECT_FALSE(pool.contains(expiring));
+  EXPECT_EQ(select_all(pool), std::vector<Hash256>{kept});
+
+  auto evicted = pool.take_evicted();
+  ASSERT_EQ(evicted.size(), 3u);
+  EXPECT_EQ(evicted[0].first, both);
+  EXPECT_NE(evicted[0].second.find("expired"), std::string::npos);
+  EXPECT_EQ(evicted[1].first, used);
+  EXPECT_NE(evicted[1].second.find("nonce 3 was used"), std::string::npos);
+}
+
+TEST(MempoolTest, RemoveForgetsSilentlyAndReleasesTheSendersNext) {
+  Mempool pool;
+  Hash256 a1 = add_ok(pool, {.sender = 1, .nonce = 1, .size_bytes = 30});
+  Hash256 a2 = add_ok(pool, {.sender = 1, .nonce = 2, .size_bytes = 20});
+  pool.remove(a1);
+  pool.remove(a1);  // unknown ids are ignored
+  EXPECT_EQ(pool.size(), 1u);
+  EXPECT_EQ(pool.bytes(), 20u);
+  EXPECT_EQ(select_all(pool), std::vector<Hash256>{a2});
+  EXPECT_TRUE(pool.take_evicted().empty());
+}
+
+TEST(MempoolTest, EvictionReportsAreBoundedAndTheOldestGoFirst) {
+  Mempool pool({.max_transactions = 1, .max_eviction_reports = 2});
+  add_ok(pool, {.sender = 1, .fee = 1});
+  Hash256 second = add_ok(pool, {.sender = 2, .fee = 2});
+  Hash256 third = add_ok(pool, {.sender = 3, .fee = 3});
+  add_ok(pool, {.sender = 4, .fee = 4});
+  auto evicted = pool.take_evicted();
+  ASSERT_EQ(evicted.size(), 2u);
+  EXPECT_EQ(evicted[0].first, second);
+  EXPECT_EQ(evicted[1].first, third);
+  EXPECT_EQ(pool.eviction_reports_dropped(), 1u);
+}
+
+TEST(MempoolTest, GossipSendsOnlyMarkedEntriesInByteBoundedBatches) {
+  Mempool pool;
+  add_ok(pool, {.sender = 1, .size_bytes = 60, .salt = 1}, /*gossip=*/true);
+  add_ok(pool, {.sender = 2, .size_bytes = 10}, /*gossip=*/false);
+  add_ok(pool, {.sender = 3, .size_bytes = 60, .salt = 3}, /*gossip=*/true);
+  Hash256 removed = add_ok(pool, {.sender = 4, .size_bytes = 60, .salt = 4}, /*gossip=*/true);
+  add_ok(pool, {.sender = 5, .size_bytes = 60, .salt = 5}, /*gossip=*/true);
+  pool.remove(removed);
+  EXPECT_EQ(pool.gossip_pending(), 3u);
+
+  auto batch = pool.take_gossip(130);  // two of 60 fit, the third would make 180
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_EQ(batch[0], Bytes(60, 1));
+  EXPECT_EQ(batch[1], Bytes(60, 3));
+  batch = pool.take_gossip(130);
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(batch[0], Bytes(60, 5));
+  EXPECT_TRUE(pool.take_gossip(130).empty());
+  EXPECT_EQ(pool.size(), 4u);  // gossip leaves entries pooled
+}
+
+TEST(MempoolTest, GossipDropsAnEntryThatCouldNeverFitABatch) {
+  Mempool pool;
+  Hash256 big = add_ok(pool, {.sender = 1, .size_bytes = 200, .salt = 1}, true);
+  add_ok(pool, {.sender = 2, .size_bytes = 50, .salt = 2}, true);
+  auto batch = pool.take_gossip(100);
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(batch[0], Bytes(50, 2));
+  EXPECT_EQ(pool.gossip_pending(), 0u);
+  EXPECT_TRUE(pool.contains(big));
+}
+
+// --- property: random operations against a model -----------------------------------------
+
+bool better(const Entry& a, const Entry& b) {
+  if (a.is_cancel != b.is_cancel) return a.is_cancel;
+  if (a.fee != b.fee) return a.fee > b.fee;
+  return a.arrival < b.arrival;
+}
+
+// The selection rule written the slow, obvious way: repeatedly take the best among each
+// sender's lowest remaining entry.
+std::vector<Hash256> reference_select(std::vector<Entry> entries, std::size_t max_count,
+                                      std::size_t max_bytes,
+                                      const std::function<bool(const Entry&)>& skip) {
+  std::vector<Hash256> chosen;
+  std::size_t total = 0;
+  while (chosen.size() < max_count && !entries.empty()) {
+    std::optional<std::size_t> best;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      bool lowest = std::none_of(entries.begin(), entries.end(), [&](const Entry& other) {
+        return other.sender == entries[i].sender && other.nonce < entries[i].nonce;
+      });
+      if (lowest && (!best || better(entries[i], entries[*best]))) best = i;
+    }
+    Entry next = entries[*best];
+    entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(*best));
+    if (skip && skip(next)) continue;
+    if (total + next.bytes.size() > max_bytes) break;
+    chosen.push_back(next.id);
+    total += next.bytes.size();
+  }
+  return chosen;
+}
+
+RC_GTEST_PROP(MempoolProperty, BoundsHoldAndSelectionFollowsTheRules, ()) {
+  MempoolLimits limits;
+  limits.max_transactions = *rc::gen::inRange<std::size_t>(1, 12);
+  limits.max_bytes = *rc::gen::inRange<std::size_t>(100, 600);
+  limits.max_per_sender = *rc::gen::inRange<std::size_t>(1, 5);
+  limits.max_nonce_ahead = *rc::gen::inRange<std::uint64_t>(1, 6);
+  Mempool pool(limits);
+  std::map<Hash256, Entry> model;
+  std::vector<Hash256> known;  // every id ever offered, for removals
+  std::uint64_t arrivals = 0;
+  std::uint64_t height = 0;
+  std::map<PublicKey, std::uint64_t> last_nonces;
+
+  const std::size_t steps = *rc::gen::inRange<std::size_t>(1, 80);
+  for (std::size_t step = 0; step < steps; ++step) {
+    const int op = *rc::gen::inRange(0, 10);
+    if (op < 7) {
+      Spec spec{.sender = *rc::gen::inRange<std::uint8_t>(0, 4),
+                .nonce = *rc::gen::inRange<std::uint64_t>(1, 9),
+                .fee = *rc::gen::inRange<std::uint64_t>(0, 6),
+                .size_bytes = *rc::gen::inRange<std::size_t>(1, 150),
+                .is_cancel = *rc::gen::weightedElement<bool>({{4, false}, {1, true}}),
+                .expiry_height = *rc::gen::inRange<std::uint64_t>(1, 12),
+                .salt = *rc::gen::inRange<std::uint8_t>(0, 3)};
+      Entry entry = make(spec);
+      known.push_back(entry.id);
+      std::uint64_t last = last_nonces[entry.sender];
+      if (pool.add(entry, last, height).is_ok()) {
+        entry.arrival = arrivals++;
+        model.emplace(entry.id, entry);
+      }
+    } else if (op < 9 && !known.empty()) {
+      Hash256 id = *rc::gen::elementOf(known);
+      pool.remove(id);
+      model.erase(id);
+    } else {
+      height += *rc::gen::inRange<std::uint64_t>(0, 3);
+      std::uint8_t sender = *rc::gen::inRange<std::uint8_t>(0, 4);
+      last_nonces[sender_key(sender)] += *rc::gen::inRange<std::uint64_t>(0, 3);
+      pool.prune(height, [&](const PublicKey& key) { return last_nonces[key]; });
+    }
+    for (const auto& [id, reason] : pool.take_evicted()) {
+      RC_ASSERT(model.erase(id) == 1u);
+      RC_ASSERT(!reason.empty());
+    }
+
+    RC_ASSERT(pool.size() == model.size());
+    RC_ASSERT(pool.size() <= limits.max_transactions);
+    RC_ASSERT(pool.bytes() <= limits.max_bytes);
+    std::size_t model_bytes = 0;
+    std::map<PublicKey, std::size_t> per_sender;
+    std::vector<Entry> entries;
+    for (const auto& [id, entry] : model) {
+      RC_ASSERT(pool.contains(id));
+      model_bytes += entry.bytes.size();
+      RC_ASSERT(++per_sender[entry.sender] <= limits.max_per_sender);
+      entries.push_back(entry);
+    }
+    RC_ASSERT(pool.bytes() == model_bytes);
+
+    const std::size_t max_count = *rc::gen::inRange<std::size_t>(0, 14);
+    const std::size_t max_bytes = *rc::gen::inRange<std::size_t>(0, 700);
+    const std::uint64_t skipped_fee = *rc::gen::inRange<std::uint64_t>(0, 8);
+    auto skip = [&](const Entry& entry) { return entry.fee == skipped_fee; };
+    RC_ASSERT(ids_of(pool.select(max_count, max_bytes, skip)) ==
+              reference_select(entries, max_count, max_bytes, skip));
+    RC_ASSERT(select_all(pool) == reference_select(entries, 1'000, 1 << 30, nullptr));
+  }
+}
+
+}  // namespace
+}  // namespace ballast::mempool
