@@ -2,9 +2,14 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cli/localnet.h"
 #include "cli/replay.h"
 #include "cli/sim_command.h"
 #include "crypto/keys.h"
+#include "node/config.h"
+#if BALLAST_HAS_NODE
+#include "node/node.h"
+#endif
 
 namespace {
 
@@ -50,6 +55,21 @@ void add_orders(CLI::App& app) {
   });
 }
 
+#if BALLAST_HAS_NODE
+void add_node(CLI::App& app) {
+  auto* node = app.add_subcommand("node", "Run a validator until SIGINT or SIGTERM");
+  static std::string config_path;
+  node->add_option("--config", config_path, "Configuration file (docs/CONFIGURATION.md)")
+      ->required();
+  node->callback([] {
+    auto config = ballast::node::load_node_config(config_path);
+    if (!config.is_ok()) throw CLI::RuntimeError(report(config.status()));
+    int code = ballast::node::run(*config);
+    if (code != 0) throw CLI::RuntimeError(code);
+  });
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -57,6 +77,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   add_keygen(app);
   add_orders(app);
+#if BALLAST_HAS_NODE
+  add_node(app);
+#endif
+  ballast::cli::add_localnet_command(app);
   ballast::cli::add_sim_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;

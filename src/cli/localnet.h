@@ -1,0 +1,62 @@
+// `ballast localnet`: a network of N validators on this machine's loopback interface, ready to
+// trade. `init` writes keys, a genesis and one configuration per validator into a directory;
+// `start`, `stop` and `status` manage the `ballast node` processes recorded there
+// (docs/OPERATIONS.md).
+//
+// It must never signal a process it has not verified to be the recorded validator: a pid file
+// can outlive its process and the kernel reuses PIDs, so every PID is checked against
+// /proc/PID/cmdline (`node --config <that validator's config>`) and signalled through a pidfd.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace ballast::cli {
+
+struct LocalnetInitOptions {
+  std::string dir;
+  std::uint32_t validators = 4;
+  std::uint32_t traders = 3;  // funded demo accounts, keys in keys/trader-K.key
+  std::uint16_t base_port = 27'000;
+  bool force = false;  // replace an existing localnet in `dir`
+};
+
+struct LocalnetStartOptions {
+  std::string dir;
+  std::string binary;               // empty: this very program
+  std::vector<std::uint32_t> only;  // empty: every validator
+};
+
+struct LocalnetStopOptions {
+  std::string dir;
+  std::vector<std::uint32_t> only;  // empty: every validator
+  bool kill = false;                // SIGKILL at once instead of SIGTERM
+  std::int64_t grace_ms = 10'000;   // after SIGTERM, wait this long before SIGKILL
+};
+
+struct LocalnetStatusOptions {
+  std::string dir;
+  bool json = false;
+  std::int64_t timeout_ms = 1'000;  // per validator API request
+};
+
+Status localnet_init(const LocalnetInitOptions& options, std::ostream& out);
+Status localnet_start(const LocalnetStartOptions& options, std::ostream& out);
+Status localnet_stop(const LocalnetStopOptions& options, std::ostream& out);
+// Unreachable validators are part of the report, not an error.
+Status localnet_status(const LocalnetStatusOptions& options, std::ostream& out);
+
+// The PID of validator `index` of the localnet in `dir` if its pid file names a live process
+// running `node --config` with that validator's configuration. Fails only if processes cannot
+// be inspected at all.
+Result<std::optional<int>> running_validator_pid(const std::string& dir, std::uint32_t index);
+
+void add_localnet_command(CLI::App& app);
+
+}  // namespace ballast::cli
