@@ -44,7 +44,7 @@ test-asan: deps
 	$(CMAKE_CONFIGURE) -B build-asan -DBALLAST_SANITIZE=ON -DBALLAST_BUILD_BENCH=OFF
 	ninja -C build-asan -j $(JOBS)
 	UBSAN_OPTIONS=print_stacktrace=1 \
-	  ctest --test-dir build-asan --output-on-failure --no-tests=error -j $(JOBS)
+	  ctest --test-dir build-asan --output-on-failure --no-tests=error -j $(JOBS) -LE e2e
 
 # Builds the libFuzzer targets with clang and runs each for FUZZ_SECONDS over a copy of its seed
 # corpus (fuzz/corpus/NAME/). Crash inputs are kept in build-fuzz/artifacts/NAME/.

@@ -63,6 +63,12 @@ inline Status io_error(std::string message) {
 inline Status permission_denied(std::string message) {
   return Status(StatusCode::kPermissionDenied, std::move(message));
 }
+inline Status already_exists(std::string message) {
+  return Status(StatusCode::kAlreadyExists, std::move(message));
+}
+inline Status resource_exhausted(std::string message) {
+  return Status(StatusCode::kResourceExhausted, std::move(message));
+}
 
 template <typename T>
 class [[nodiscard]] Result {

@@ -129,6 +129,14 @@ void Replica::adopt_anchor(const Anchor& anchor) {
   blocks_.emplace(entry->hash, std::move(entry));
 }
 
+ValidatorIndex Replica::current_leader() {
+  std::optional<Hash256> parent = select_parent(view_);
+  const ActivityRecord* record = parent ? activity_of(*parent) : nullptr;
+  if (record == nullptr) record = activity_of(finalized_hash_);
+  BALLAST_ASSERT(record != nullptr);
+  return schedule_.leader(view_, *record);
+}
+
 std::optional<Anchor> Replica::anchor() const {
   if (!last_finalization_) return std::nullopt;
   const BlockEntry& tip = *blocks_.at(finalized_hash_);
@@ -600,23 +608,27 @@ void Replica::tally(const Vote& vote, TimeMs now) {
   if (validators_.is_quorum(stake)) on_certificate(certificate, now, true);
 }
 
-bool Replica::certificate_valid(const Certificate& certificate) {
+bool certificate_valid(const Certificate& certificate, const ValidatorSet& validators,
+                       Verifier& verifier, std::string_view chain_id) {
   if (certificate.kind == VoteKind::kNullify && certificate.block != Hash256{}) return false;
-  Hash256 digest =
-      vote_digest(config_.chain_id, certificate.kind, certificate.view, certificate.block);
+  Hash256 digest = vote_digest(chain_id, certificate.kind, certificate.view, certificate.block);
   Stake stake = 0;
   std::optional<ValidatorIndex> previous;
   for (const SignatureShare& share : certificate.signatures) {
-    if (share.signer >= validators_.size()) return false;
+    if (share.signer >= validators.size()) return false;
     if (previous && share.signer <= *previous) return false;  // sorted and distinct
     previous = share.signer;
-    stake += validators_[share.signer].stake;
+    stake += validators[share.signer].stake;
   }
-  if (!validators_.is_quorum(stake)) return false;
+  if (!validators.is_quorum(stake)) return false;
   for (const SignatureShare& share : certificate.signatures) {
-    if (!verifier_.verify(share.signer, digest, share.signature)) return false;
+    if (!verifier.verify(share.signer, digest, share.signature)) return false;
   }
   return true;
+}
+
+bool Replica::certificate_valid(const Certificate& certificate) {
+  return consensus::certificate_valid(certificate, validators_, verifier_, config_.chain_id);
 }
 
 void Replica::on_certificate(const Certificate& certificate, TimeMs now, bool formed_here) {

@@ -83,6 +83,10 @@ struct ReplicaStats {
   std::uint64_t evidence_dropped = 0;  // proofs beyond max_evidence, counted not kept
 };
 
+// Whether a certificate holds distinct signers with a quorum of stake, every signature valid.
+bool certificate_valid(const Certificate& certificate, const ValidatorSet& validators,
+                       Verifier& verifier, std::string_view chain_id);
+
 class Replica {
  public:
   Replica(ReplicaConfig config, const ValidatorSet& validators, Signer& signer, Verifier& verifier,
@@ -106,6 +110,8 @@ class Replica {
   TimeMs next_deadline() const;
 
   View view() const { return view_; }
+  // Who leads the current view on the chain this replica would extend.
+  ValidatorIndex current_leader();
   Height finalized_height() const { return finalized_height_; }
   const Hash256& finalized_hash() const { return finalized_hash_; }
   // The finalized tip as an anchor for a snapshot of the application taken now; nothing

@@ -539,3 +539,69 @@ TEST(ClusterTest, TimersCanGrowToMaxTimeoutAfterAFastPeriod) {
 
 }  // namespace
 }  // namespace ballast::consensus
+
+namespace ballast::consensus {
+namespace {
+
+// --- snapshots and sync -----------------------------------------------------------------------
+
+TEST(ClusterTest, ReplicaRestartedFromASnapshotAnchorRejoinsWithoutEarlierBlocks) {
+  Cluster cluster;
+  cluster.start();
+  ASSERT_TRUE(cluster.run_until(60'000, [&] { return cluster.min_finalized_height() >= 10; }));
+  Cluster::Node& node = cluster.node(1);
+  std::optional<Anchor> anchor = node.replica->anchor();
+  ASSERT_TRUE(anchor);
+  Bytes snapshot = node.application->snapshot();
+  Height anchored = anchor->block.height;
+  cluster.crash(1);
+  cluster.restart_from_snapshot(1, *anchor, snapshot);
+  EXPECT_EQ(node.replica->finalized_height(), anchored);
+  EXPECT_EQ(node.replica->finalized_hash(), anchor->block.hash());
+  Height target = cluster.max_finalized_height() + 10;
+  ASSERT_TRUE(cluster.run_for(60'000, [&] { return cluster.min_finalized_height() >= target; }));
+  EXPECT_THAT(cluster.violations(), IsEmpty());
+  expect_identical_chains(cluster, {0, 1, 2, 3}, target);
+  EXPECT_EQ(node.application->root_at(target), cluster.node(0).finalized.at(target).state_root);
+}
+
+TEST(ClusterTest, SyncedFinalizedChainsAreAcceptedOnlyWithAValidCertificateOnTheTip) {
+  Cluster cluster;
+  cluster.start();
+  ASSERT_TRUE(cluster.run_until(60'000, [&] { return cluster.min_finalized_height() >= 2; }));
+  cluster.crash(3);
+  // Validator 3 hears nothing from now on: only what it is handed through sync reaches it.
+  cluster.drop_filter = [](ValidatorIndex, ValidatorIndex to, const Message&) { return to == 3; };
+  ASSERT_TRUE(cluster.run_for(60'000, [&] { return cluster.min_finalized_height() >= 20; }));
+  cluster.restart(3);
+  Replica& lagging = *cluster.node(3).replica;
+  Height start = lagging.finalized_height();
+
+  // The entries validator 0 stored after validator 3's tip, up to a self-certified one.
+  std::vector<Block> blocks;
+  std::optional<Certificate> certificate;
+  for (const FinalizedEntry& entry : cluster.node(0).storage->finalized()) {
+    if (entry.block.height <= start) continue;
+    blocks.push_back(entry.block);
+    if (entry.finalization.block == entry.block.hash()) {
+      certificate = entry.finalization;
+      if (blocks.size() >= 5) break;
+    }
+  }
+  while (blocks.back().hash() != certificate->block) blocks.pop_back();
+
+  Certificate forged = *certificate;
+  forged.signatures.front().signature.bytes[0] ^= 1;
+  EXPECT_FALSE(lagging.on_finalized_chain(blocks, forged, cluster.now()).is_ok());
+  std::vector<Block> gapped(blocks.begin() + 1, blocks.end());
+  EXPECT_FALSE(lagging.on_finalized_chain(gapped, *certificate, cluster.now()).is_ok());
+  EXPECT_EQ(lagging.finalized_height(), start);
+
+  ASSERT_TRUE(lagging.on_finalized_chain(blocks, *certificate, cluster.now()).is_ok());
+  EXPECT_EQ(lagging.finalized_height(), blocks.back().height);
+  EXPECT_EQ(cluster.node(3).application->root_at(blocks.back().height),
+            cluster.node(0).finalized.at(blocks.back().height).state_root);
+}
+
+}  // namespace
+}  // namespace ballast::consensus

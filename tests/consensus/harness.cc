@@ -77,6 +77,20 @@ void Cluster::restart(ValidatorIndex index) {
   Node& target = node(index);
   target.replica.reset();
   target.application = std::make_unique<TestApplication>(target.salt);
+  start_replica(target);
+}
+
+void Cluster::restart_from_snapshot(ValidatorIndex index, const Anchor& anchor, ByteView snapshot) {
+  Node& target = node(index);
+  target.replica.reset();
+  target.application = std::make_unique<TestApplication>(target.salt);
+  Status restored = target.application->restore(snapshot);
+  BALLAST_ASSERT_MSG(restored.is_ok(), "snapshot does not restore");
+  target.storage->install_anchor(anchor);
+  start_replica(target);
+}
+
+void Cluster::start_replica(Node& target) {
   build_replica(target);
   target.up = true;
   target.last_tick = -1;

@@ -97,6 +97,9 @@ class Cluster {
   void crash(ValidatorIndex index);
   // A new Replica object with a fresh application over the same storage and key, started now.
   void restart(ValidatorIndex index);
+  // As restart(), but the way a node restarts after taking a snapshot: the application is
+  // restored from `snapshot` and the storage starts from `anchor` (earlier blocks dropped).
+  void restart_from_snapshot(ValidatorIndex index, const Anchor& anchor, ByteView snapshot);
   void set_drop_per_mille(std::uint32_t drop) { options_.drop_per_mille = drop; }
   void set_jitter(TimeMs jitter) { options_.jitter_ms = jitter; }
   void set_delay(TimeMs delay) { options_.delay_ms = delay; }
@@ -120,6 +123,7 @@ class Cluster {
 
  private:
   void build_replica(Node& node);
+  void start_replica(Node& node);
   void collect(Node& node);
   void enqueue(ValidatorIndex from, const Node& to, const Message& message);
   bool hears(const Node& receiver, const Node& sender) const;

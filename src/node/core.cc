@@ -1,0 +1,266 @@
+#include "node/core.h"
+
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+namespace ballast::node {
+
+namespace {
+
+std::int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+consensus::ValidatorSet validator_set(const exchange::Genesis& genesis) {
+  std::vector<consensus::ValidatorInfo> infos;
+  for (const exchange::Validator& validator : genesis.validators) {
+    infos.push_back({validator.key, validator.stake});
+  }
+  return consensus::ValidatorSet(std::move(infos));
+}
+
+// Rounds handled before the replica's timers are looked at again: bounds how long a burst of
+// input can delay a timeout.
+constexpr int kInputsPerRound = 256;
+// Finalized heights whose roots the API can still tell (to compare validators).
+constexpr std::size_t kRememberedRoots = 4'096;
+
+}  // namespace
+
+class Core::ChainSigner final : public consensus::Signer {
+ public:
+  explicit ChainSigner(const SecretKey& key) : key_(key) {}
+  Signature sign(const Hash256& digest) override { return key_.sign(digest); }
+
+ private:
+  const SecretKey& key_;
+};
+
+class Core::ChainVerifier final : public consensus::Verifier {
+ public:
+  explicit ChainVerifier(const consensus::ValidatorSet& validators) : validators_(validators) {}
+  bool verify(consensus::ValidatorIndex signer, const Hash256& digest,
+              const Signature& signature) override {
+    if (signer >= validators_.size()) return false;
+    return ballast::verify(validators_[signer].key, digest, signature);
+  }
+
+ private:
+  const consensus::ValidatorSet& validators_;
+};
+
+Core::Core(CoreOptions options, const exchange::Genesis& genesis, const SecretKey& identity,
+           storage::RocksStorage& storage, net::Transport& transport)
+    : options_(std::move(options)),
+      genesis_(genesis),
+      validators_(validator_set(genesis)),
+      genesis_block_(consensus::genesis_block(genesis.hash())),
+      storage_(storage),
+      transport_(transport),
+      signer_(std::make_unique<ChainSigner>(identity)),
+      verifier_(std::make_unique<ChainVerifier>(validators_)),
+      inbox_(options_.inbox_capacity) {
+  BALLAST_ASSERT(options_.replica.self < validators_.size());
+  BALLAST_ASSERT(validators_[options_.replica.self].key == identity.public_key());
+}
+
+Core::~Core() = default;
+
+bool Core::post(CoreInput input) {
+  if (inbox_.try_push(input)) return true;
+  inbox_dropped_.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
+// Restart = latest snapshot + replay of the finalized blocks after it (the replica replays
+// them from storage in start()).
+void Core::start_consensus(std::int64_t now) {
+  application_ = std::make_unique<app::ExchangeApplication>(genesis_, options_.application);
+  if (std::optional<storage::StoredSnapshot> snapshot = storage_.latest_snapshot()) {
+    Status restored = application_->restore(snapshot->application_state);
+    if (!restored.is_ok()) spdlog::critical("stored snapshot: {}", restored.to_string());
+    BALLAST_ASSERT_MSG(restored.is_ok(), "the stored snapshot does not restore");
+    last_snapshot_height_ = snapshot->anchor.block.height;
+  }
+  replica_ = std::make_unique<consensus::Replica>(
+      options_.replica, validators_, *signer_, *verifier_, storage_, *application_, genesis_block_);
+  replica_->start(now);
+  (void)replica_->take_finalized();  // replayed from storage: already counted and announced
+  spdlog::info("consensus started at height {} view {}", replica_->finalized_height(),
+               replica_->view());
+}
+
+void Core::start() {
+  start_consensus(wall_clock_ms());
+  publish_status();
+}
+
+void Core::run(const std::atomic<bool>& stop) {
+  BALLAST_ASSERT_MSG(replica_ != nullptr, "Core::run before Core::start");
+  flush(wall_clock_ms());
+  while (!stop.load()) {
+    std::int64_t now = wall_clock_ms();
+    std::int64_t wait_ms = std::clamp<std::int64_t>(next_wakeup(now) - now, 0, 100);
+    auto input =
+        inbox_.pop_until(std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms));
+    for (int handled = 0; input && handled < kInputsPerRound; ++handled) {
+      handle(*input, wall_clock_ms());
+      input = inbox_.pop_until(std::chrono::steady_clock::now());
+    }
+    if (input) handle(*input, wall_clock_ms());
+    now = wall_clock_ms();
+    replica_->on_tick(now);
+    sync_tick(now);
+    flush(now);
+  }
+  inbox_.close();
+}
+
+std::int64_t Core::next_wakeup(std::int64_t now) const {
+  std::int64_t wakeup = std::min(replica_->next_deadline(), next_sync_status_);
+  if (syncing_from_) wakeup = std::min(wakeup, sync_deadline_);
+  return std::max(wakeup, now);
+}
+
+void Core::handle(CoreInput& input, std::int64_t now) {
+  if (auto* message = std::get_if<PeerMessage>(&input)) {
+    on_peer_message(message->peer, message->message, now);
+  } else if (auto* client = std::get_if<ClientTransaction>(&input)) {
+    on_client_transaction(*client);
+  } else if (auto* gossiped = std::get_if<GossipedTransactions>(&input)) {
+    for (VerifiedTransaction& tx : gossiped->transactions) {
+      application_->note_signature_verified(tx.id);
+      (void)application_->submit(tx.bytes, app::Origin::kPeer);  // refusals: stale or known
+    }
+  } else if (auto* connection = std::get_if<PeerConnection>(&input)) {
+    connected_[connection->peer] = connection->connected;
+    if (connection->connected) {
+      send_to(connection->peer, SyncStatus{replica_->finalized_height(), storage_.first_height(),
+                                           last_snapshot_height_});
+    }
+  }
+}
+
+void Core::on_peer_message(std::uint32_t peer, WireMessage& message, std::int64_t now) {
+  if (auto* consensus_message = std::get_if<consensus::Message>(&message)) {
+    replica_->on_message(peer, *consensus_message, now);
+  } else if (auto* status = std::get_if<SyncStatus>(&message)) {
+    on_sync_status(peer, *status, now);
+  } else if (auto* blocks_request = std::get_if<BlocksRequest>(&message)) {
+    on_blocks_request(peer, *blocks_request);
+  } else if (auto* blocks = std::get_if<BlocksResponse>(&message)) {
+    on_blocks_response(peer, *blocks, now);
+  } else if (auto* snapshot_request = std::get_if<SnapshotRequest>(&message)) {
+    on_snapshot_request(peer, *snapshot_request);
+  } else if (auto* chunk = std::get_if<SnapshotChunk>(&message)) {
+    on_snapshot_chunk(peer, *chunk, now);
+  } else {
+    bad_peer_messages_ += 1;  // gossip arrives through the verify pool, never here
+  }
+}
+
+void Core::on_client_transaction(ClientTransaction& input) {
+  application_->note_signature_verified(input.transaction.id);
+  input.reply(application_->submit(input.transaction.bytes, app::Origin::kClient));
+}
+
+void Core::flush(std::int64_t now) {
+  for (consensus::Outgoing& outgoing : replica_->take_outgoing()) {
+    auto frame = std::make_shared<const Bytes>(encode_wire(*outgoing.message));
+    if (outgoing.to) {
+      transport_.send(*outgoing.to, frame);
+    } else {
+      transport_.broadcast(frame);
+    }
+  }
+  after_finalized(replica_->take_finalized());
+  send_gossip();
+  publish_status();
+  (void)now;
+}
+
+void Core::after_finalized(const std::vector<consensus::FinalizedBlock>& blocks) {
+  if (blocks.empty()) return;
+  for (const consensus::FinalizedBlock& block : blocks) {
+    transactions_finalized_ += block.block->transactions.size();
+  }
+  {
+    std::lock_guard lock(status_mutex_);
+    for (const consensus::FinalizedBlock& block : blocks) {
+      recent_roots_[block.height] = block.state_root;
+    }
+    while (recent_roots_.size() > kRememberedRoots) recent_roots_.erase(recent_roots_.begin());
+  }
+  const consensus::FinalizedBlock& tip = blocks.back();
+  spdlog::debug("finalized height {} view {} root {}", tip.height, tip.view, tip.state_root.hex());
+  maybe_snapshot();
+}
+
+void Core::maybe_snapshot() {
+  consensus::Height height = replica_->finalized_height();
+  if (height < last_snapshot_height_ + options_.snapshot_interval_blocks) return;
+  std::optional<consensus::Anchor> anchor = replica_->anchor();
+  if (!anchor) return;
+  BALLAST_ASSERT(application_->executed_height() == anchor->block.height);
+  Status saved = storage_.save_snapshot({*anchor, application_->snapshot()});
+  if (!saved.is_ok()) spdlog::critical("snapshot at height {}: {}", height, saved.to_string());
+  BALLAST_ASSERT_MSG(saved.is_ok(), "cannot save a snapshot");
+  last_snapshot_height_ = height;
+  spdlog::info("snapshot at height {}", height);
+}
+
+void Core::send_gossip() {
+  for (;;) {
+    std::vector<Bytes> batch = application_->take_gossip(options_.gossip_batch_bytes);
+    if (batch.empty()) return;
+    transport_.broadcast(
+        std::make_shared<const Bytes>(encode_wire(TransactionBatch{std::move(batch)})));
+  }
+}
+
+void Core::send_to(std::uint32_t peer, const WireMessage& message) {
+  transport_.send(peer, std::make_shared<const Bytes>(encode_wire(message)));
+}
+
+void Core::publish_status() {
+  CoreStatus status;
+  status.validator_index = replica_->self();
+  status.height = replica_->finalized_height();
+  status.view = replica_->view();
+  status.leader = replica_->current_leader();
+  if (auto root = application_->root_at(status.height)) status.state_root = root->hex();
+  status.block_hash = replica_->finalized_hash().hex();
+  for (const auto& [peer, up] : connected_) status.peers_connected += up ? 1 : 0;
+  status.mempool_transactions = application_->mempool_size();
+  status.mempool_bytes = application_->mempool_bytes();
+  status.inbox_queued = inbox_.size();
+  status.inbox_dropped = inbox_dropped_.load(std::memory_order_relaxed);
+  status.views_nullified = replica_->stats().views_nullified;
+  status.transactions_finalized = transactions_finalized_;
+  status.bad_peer_messages = bad_peer_messages_;
+  status.sync_state = !syncing_from_ ? "idle"
+                      : download_    ? "snapshot from " + std::to_string(*syncing_from_)
+                                     : "blocks from " + std::to_string(*syncing_from_);
+  status.snapshot_height = last_snapshot_height_;
+  status.divergence = replica_->divergence();
+  status.evidence = replica_->evidence().size();
+  std::lock_guard lock(status_mutex_);
+  published_ = std::move(status);
+}
+
+std::optional<Hash256> Core::root_at(consensus::Height height) const {
+  std::lock_guard lock(status_mutex_);
+  auto it = recent_roots_.find(height);
+  if (it == recent_roots_.end()) return std::nullopt;
+  return it->second;
+}
+
+CoreStatus Core::status() const {
+  std::lock_guard lock(status_mutex_);
+  return published_;
+}
+
+}  // namespace ballast::node

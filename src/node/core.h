@@ -1,0 +1,171 @@
+// The node's core: one thread that owns consensus, the mempool and execution. Everything else
+// (peer I/O, the HTTP API, signature verification) talks to it through one bounded inbox and
+// reads what it publishes (a status snapshot). It also runs block and snapshot sync for a
+// validator that lags behind its peers, and serves the same to others.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <variant>
+
+#include "app/exchange_application.h"
+#include "consensus/replica.h"
+#include "net/transport.h"
+#include "node/bounded_queue.h"
+#include "node/verify_pool.h"
+#include "node/wire.h"
+#include "storage/rocks_storage.h"
+
+namespace ballast::node {
+
+struct CoreOptions {
+  consensus::ReplicaConfig replica;
+  app::ApplicationLimits application;
+  WireLimits wire;
+  std::size_t inbox_capacity = 100'000;
+  consensus::Height snapshot_interval_blocks = 1'000;
+  consensus::Height sync_lag_threshold_blocks = 16;
+  std::uint32_t sync_max_blocks_per_response = 256;
+  std::size_t sync_max_response_bytes = 8 << 20;
+  std::size_t max_snapshot_bytes = 1ull << 30;
+  std::int64_t sync_status_interval_ms = 1'000;
+  std::int64_t sync_request_timeout_ms = 5'000;
+  std::size_t gossip_batch_bytes = 256 << 10;
+};
+
+// A decoded message from an authenticated peer.
+struct PeerMessage {
+  std::uint32_t peer = 0;
+  WireMessage message;
+};
+// A client's transaction whose signature a verify worker already checked.
+struct ClientTransaction {
+  VerifiedTransaction transaction;
+  std::function<void(Status)> reply;  // called on the core thread
+};
+struct GossipedTransactions {
+  std::vector<VerifiedTransaction> transactions;
+};
+struct PeerConnection {
+  std::uint32_t peer = 0;
+  bool connected = false;
+};
+using CoreInput =
+    std::variant<PeerMessage, ClientTransaction, GossipedTransactions, PeerConnection>;
+
+// What the core publishes after every round, for the API and the logs.
+struct CoreStatus {
+  std::uint32_t validator_index = 0;
+  consensus::Height height = 0;
+  consensus::View view = 0;
+  std::uint32_t leader = 0;
+  std::string state_root;
+  std::string block_hash;
+  std::size_t peers_connected = 0;
+  std::size_t mempool_transactions = 0;
+  std::size_t mempool_bytes = 0;
+  std::size_t inbox_queued = 0;
+  std::uint64_t inbox_dropped = 0;
+  std::uint64_t views_nullified = 0;
+  std::uint64_t transactions_finalized = 0;
+  std::uint64_t bad_peer_messages = 0;
+  std::string sync_state;  // "idle", "blocks from N", "snapshot from N"
+  consensus::Height snapshot_height = 0;
+  std::optional<std::string> divergence;
+  std::size_t evidence = 0;
+};
+
+class Core {
+ public:
+  Core(CoreOptions options, const exchange::Genesis& genesis, const SecretKey& identity,
+       storage::RocksStorage& storage, net::Transport& transport);
+  ~Core();
+  Core(const Core&) = delete;
+  Core& operator=(const Core&) = delete;
+
+  // Thread-safe. False when the inbox is full; the caller decides what that means.
+  bool post(CoreInput input);
+  // Loads the latest snapshot and replays the stored blocks after it, so the status is true
+  // before anyone can ask. Call once, before the transport and the API start.
+  void start();
+  // Runs the loop on the calling thread until `stop` is set (checked at least every 100 ms).
+  void run(const std::atomic<bool>& stop);
+  CoreStatus status() const;
+  // Thread-safe: the state root after a recently finalized height, if still remembered.
+  std::optional<Hash256> root_at(consensus::Height height) const;
+
+ private:
+  // A snapshot being fetched from one peer, chunk by chunk (docs/SYNC.md).
+  struct SnapshotDownload {
+    consensus::Height height = 0;
+    std::uint32_t next_chunk = 0;
+    std::uint32_t chunk_count = 0;
+    std::uint64_t total_bytes = 0;
+    Bytes data;
+    std::optional<consensus::Anchor> anchor;
+    std::vector<consensus::FinalizedEntry> proof;
+  };
+  class ChainSigner;
+  class ChainVerifier;
+
+  void start_consensus(std::int64_t now);
+  void handle(CoreInput& input, std::int64_t now);
+  void on_peer_message(std::uint32_t peer, WireMessage& message, std::int64_t now);
+  void on_client_transaction(ClientTransaction& input);
+  void flush(std::int64_t now);
+  void after_finalized(const std::vector<consensus::FinalizedBlock>& blocks);
+  void maybe_snapshot();
+  void send_gossip();
+  void publish_status();
+  std::int64_t next_wakeup(std::int64_t now) const;
+
+  // Sync (core_sync.cc).
+  void sync_tick(std::int64_t now);
+  void broadcast_sync_status();
+  void on_sync_status(std::uint32_t peer, const SyncStatus& status, std::int64_t now);
+  void maybe_request_sync(std::int64_t now);
+  void on_blocks_request(std::uint32_t peer, const BlocksRequest& request);
+  void on_blocks_response(std::uint32_t peer, BlocksResponse& response, std::int64_t now);
+  void on_snapshot_request(std::uint32_t peer, const SnapshotRequest& request);
+  void on_snapshot_chunk(std::uint32_t peer, SnapshotChunk& chunk, std::int64_t now);
+  Status verify_snapshot(const SnapshotDownload& download);
+  void install_snapshot(const SnapshotDownload& download, std::int64_t now);
+  void send_to(std::uint32_t peer, const WireMessage& message);
+
+  CoreOptions options_;
+  const exchange::Genesis& genesis_;
+  consensus::ValidatorSet validators_;
+  consensus::Block genesis_block_;
+  storage::RocksStorage& storage_;
+  net::Transport& transport_;
+  std::unique_ptr<consensus::Signer> signer_;
+  std::unique_ptr<consensus::Verifier> verifier_;
+  std::unique_ptr<app::ExchangeApplication> application_;
+  std::unique_ptr<consensus::Replica> replica_;
+  BoundedQueue<CoreInput> inbox_;
+  std::atomic<std::uint64_t> inbox_dropped_{0};
+
+  std::map<std::uint32_t, bool> connected_;
+  std::uint64_t transactions_finalized_ = 0;
+  std::uint64_t bad_peer_messages_ = 0;
+  consensus::Height last_snapshot_height_ = 0;
+
+  // Sync state.
+  std::map<std::uint32_t, SyncStatus> peer_sync_;
+  std::int64_t next_sync_status_ = 0;
+  std::optional<std::uint32_t> syncing_from_;
+  std::int64_t sync_deadline_ = 0;
+  std::unique_ptr<SnapshotDownload> download_;
+  // The snapshot being served, encoded once: (height, application state).
+  std::optional<storage::StoredSnapshot> serving_snapshot_;
+
+  mutable std::mutex status_mutex_;
+  CoreStatus published_;
+  std::map<consensus::Height, Hash256> recent_roots_;  // bounded by kRememberedRoots
+};
+
+}  // namespace ballast::node

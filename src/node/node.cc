@@ -1,0 +1,320 @@
+#include "node/node.h"
+
+#include <csignal>
+#include <filesystem>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "node/core.h"
+#include "node/http_api.h"
+#include "node/transaction_json.h"
+
+namespace ballast::node {
+
+namespace {
+
+unsigned http_status_for(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk:
+      return 202;
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition:
+      return 409;
+    case StatusCode::kResourceExhausted:
+      return 429;
+    case StatusCode::kIoError:
+    case StatusCode::kCorruption:
+      return 500;
+    default:
+      return 400;
+  }
+}
+
+ApiResponse transaction_response(const Status& status, const Hash256& id) {
+  if (status.is_ok()) return {202, {{"status", "accepted"}, {"hash", id.hex()}}};
+  return {http_status_for(status),
+          {{"status", "rejected"},
+           {"hash", id.hex()},
+           {"code", status_code_name(status.code())},
+           {"reason", status.message()}}};
+}
+
+nlohmann::json status_json(const CoreStatus& status) {
+  nlohmann::json json = {{"validator_index", status.validator_index},
+                         {"height", status.height},
+                         {"view", status.view},
+                         {"leader", status.leader},
+                         {"state_root", status.state_root},
+                         {"block_hash", status.block_hash},
+                         {"peers_connected", status.peers_connected},
+                         {"mempool_transactions", status.mempool_transactions},
+                         {"mempool_bytes", status.mempool_bytes},
+                         {"inbox_queued", status.inbox_queued},
+                         {"inbox_dropped", status.inbox_dropped},
+                         {"views_nullified", status.views_nullified},
+                         {"transactions_finalized", status.transactions_finalized},
+                         {"bad_peer_messages", status.bad_peer_messages},
+                         {"sync", status.sync_state},
+                         {"snapshot_height", status.snapshot_height},
+                         {"evidence", status.evidence}};
+  json["divergence"] = status.divergence ? nlohmann::json(*status.divergence) : nlohmann::json();
+  return json;
+}
+
+spdlog::level::level_enum spdlog_level(LogLevel level) {
+  switch (level) {
+    case LogLevel::kTrace:
+      return spdlog::level::trace;
+    case LogLevel::kDebug:
+      return spdlog::level::debug;
+    case LogLevel::kInfo:
+      return spdlog::level::info;
+    case LogLevel::kWarn:
+      return spdlog::level::warn;
+    case LogLevel::kError:
+      return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+net::TransportConfig transport_config(const NodeConfig& config, const std::string& chain_id) {
+  net::TransportConfig transport;
+  transport.chain_id = chain_id;
+  transport.self_index = config.validator_index;
+  transport.listen_host = config.listen.host;
+  transport.listen_port = config.listen.port;
+  for (const PeerConfig& peer : config.peers) {
+    transport.peers.push_back({peer.index, peer.address.host, peer.address.port, peer.public_key});
+  }
+  const NetworkSettings& network = config.network;
+  transport.max_frame_bytes = network.max_frame_bytes;
+  transport.max_queued_bytes_per_peer = network.max_queued_bytes_per_peer;
+  transport.keepalive_interval_ms = network.keepalive_interval_ms;
+  transport.idle_timeout_ms = network.idle_timeout_ms;
+  transport.reconnect_min_ms = network.reconnect_min_ms;
+  transport.reconnect_max_ms = network.reconnect_max_ms;
+  return transport;
+}
+
+CoreOptions core_options(const NodeConfig& config, const exchange::Genesis& genesis) {
+  CoreOptions options;
+  consensus::ReplicaConfig& replica = options.replica;
+  replica.chain_id = genesis.chain_id;
+  replica.self = config.validator_index;
+  replica.timers.initial_timeout_ms = config.consensus.initial_timeout_ms;
+  replica.timers.min_timeout_ms = config.consensus.min_timeout_ms;
+  replica.timers.max_timeout_ms = config.consensus.max_timeout_ms;
+  replica.empty_block_interval_ms = config.consensus.empty_block_interval_ms;
+  replica.max_block_transactions = config.consensus.max_block_transactions;
+  replica.limits.max_validators =
+      std::max(replica.limits.max_validators, genesis.validators.size());
+  options.wire.consensus = replica.limits;
+  options.application.mempool.max_transactions = config.mempool.max_transactions;
+  options.application.mempool.max_bytes = config.mempool.max_bytes;
+  options.application.mempool.max_per_sender = config.mempool.max_per_sender;
+  options.snapshot_interval_blocks = config.storage.snapshot_interval_blocks;
+  options.sync_lag_threshold_blocks = config.sync.lag_threshold_blocks;
+  options.sync_max_blocks_per_response =
+      static_cast<std::uint32_t>(config.sync.max_blocks_per_response);
+  // Half a frame at most, so a response always fits whatever else it carries.
+  options.sync_max_response_bytes = config.network.max_frame_bytes / 2;
+  options.wire.max_snapshot_chunk_bytes = std::min<std::size_t>(
+      options.wire.max_snapshot_chunk_bytes, config.network.max_frame_bytes / 2);
+  return options;
+}
+
+ApiOptions api_options(const NodeConfig& config) {
+  ApiOptions api;
+  api.host = config.api_listen.host;
+  api.port = config.api_listen.port;
+  api.max_body_bytes = config.api.max_body_bytes;
+  api.max_connections = config.api.max_connections;
+  return api;
+}
+
+storage::StorageOptions storage_options(const NodeConfig& config) {
+  storage::StorageOptions options;
+  options.retain_blocks = config.storage.retain_blocks;
+  return options;
+}
+
+// Everything a running validator holds, in construction order (destroyed in reverse).
+class Validator {
+ public:
+  Validator(const NodeConfig& config, exchange::Genesis genesis, SecretKey identity,
+            std::unique_ptr<storage::RocksStorage> storage);
+  Status start();
+  void run_until_signal();
+
+ private:
+  void on_frame(std::uint32_t peer, Bytes frame);
+  void submit(std::string body, bool is_json, ApiHandlers::Reply reply);
+
+  const NodeConfig& config_;
+  exchange::Genesis genesis_;
+  SecretKey identity_;
+  std::unique_ptr<storage::RocksStorage> storage_;
+  boost::asio::io_context io_;
+  VerifyPool verify_pool_;
+  std::unique_ptr<net::Transport> transport_;
+  std::unique_ptr<Core> core_;
+  std::unique_ptr<HttpApi> api_;
+  WireLimits wire_limits_;
+  std::atomic<std::uint64_t> bad_frames_{0};
+};
+
+Validator::Validator(const NodeConfig& config, exchange::Genesis genesis, SecretKey identity,
+                     std::unique_ptr<storage::RocksStorage> storage)
+    : config_(config),
+      genesis_(std::move(genesis)),
+      identity_(std::move(identity)),
+      storage_(std::move(storage)),
+      verify_pool_(genesis_.chain_id, config.verify_threads, 10'000, 200'000) {
+  transport_ = std::make_unique<net::Transport>(
+      io_, transport_config(config, genesis_.chain_id), identity_,
+      [this](std::uint32_t peer, Bytes frame) { on_frame(peer, std::move(frame)); },
+      [this](std::uint32_t peer, bool connected) {
+        (void)core_->post(PeerConnection{peer, connected});
+      });
+  CoreOptions options = core_options(config, genesis_);
+  wire_limits_ = options.wire;
+  core_ = std::make_unique<Core>(std::move(options), genesis_, identity_, *storage_, *transport_);
+  ApiHandlers handlers;
+  handlers.submit_transaction = [this](std::string body, bool is_json, ApiHandlers::Reply reply) {
+    submit(std::move(body), is_json, std::move(reply));
+  };
+  handlers.status = [this](std::optional<std::uint64_t> at) {
+    nlohmann::json json = status_json(core_->status());
+    if (at) {
+      std::optional<Hash256> root = core_->root_at(*at);
+      json["at"] = {{"height", *at},
+                    {"state_root", root ? nlohmann::json(root->hex()) : nlohmann::json()}};
+    }
+    return ApiResponse{200, std::move(json)};
+  };
+  api_ = std::make_unique<HttpApi>(io_, api_options(config), std::move(handlers));
+}
+
+void Validator::on_frame(std::uint32_t peer, Bytes frame) {
+  auto message = decode_wire(frame, wire_limits_);
+  if (!message.is_ok()) {
+    // An authenticated peer sent something malformed: drop it, count it, keep the session.
+    if (bad_frames_.fetch_add(1) % 100 == 0) {
+      spdlog::warn("malformed frame from validator {}: {}", peer, message.status().to_string());
+    }
+    return;
+  }
+  if (auto* batch = std::get_if<TransactionBatch>(&*message)) {
+    (void)verify_pool_.submit(
+        std::move(batch->transactions), [this](std::vector<Result<VerifiedTransaction>> verdicts) {
+          GossipedTransactions verified;
+          for (auto& verdict : verdicts) {
+            if (verdict.is_ok()) verified.transactions.push_back(std::move(verdict).value());
+          }
+          if (!verified.transactions.empty()) (void)core_->post(std::move(verified));
+        });  // a full pool drops gossip: the origin still holds the transactions
+    return;
+  }
+  (void)core_->post(PeerMessage{peer, std::move(message).value()});  // full: consensus resends
+}
+
+void Validator::submit(std::string body, bool is_json, ApiHandlers::Reply reply) {
+  auto bytes = transaction_bytes_from_body(body, is_json, genesis_);
+  if (!bytes.is_ok()) {
+    reply(transaction_response(bytes.status(), Hash256{}));
+    return;
+  }
+  std::vector<Bytes> job;
+  job.push_back(std::move(bytes).value());
+  auto on_verified = [this, reply](std::vector<Result<VerifiedTransaction>> verdicts) {
+    Result<VerifiedTransaction>& verdict = verdicts.front();
+    if (!verdict.is_ok()) {
+      reply(transaction_response(verdict.status(), Hash256{}));
+      return;
+    }
+    Hash256 id = verdict->id;
+    ClientTransaction input{std::move(verdict).value(), [reply, id](Status status) {
+                              reply(transaction_response(status, id));
+                            }};
+    if (!core_->post(std::move(input))) {
+      reply(transaction_response(resource_exhausted("node overloaded: try again"), id));
+    }
+  };
+  if (!verify_pool_.submit(std::move(job), std::move(on_verified))) {
+    reply(transaction_response(resource_exhausted("node overloaded: try again"), Hash256{}));
+  }
+}
+
+Status Validator::start() {
+  core_->start();
+  BALLAST_RETURN_IF_ERROR(transport_->start());
+  BALLAST_RETURN_IF_ERROR(api_->start());
+  spdlog::info("validator {} listening for peers on {}:{} and for the API on {}:{}",
+               config_.validator_index, config_.listen.host, transport_->listen_port(),
+               config_.api_listen.host, api_->port());
+  return Status::ok();
+}
+
+void Validator::run_until_signal() {
+  std::atomic<bool> stop{false};
+  boost::asio::signal_set signals(io_, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& error, int signal) {
+    if (!error) spdlog::info("signal {}: stopping", signal);
+    stop = true;
+  });
+  std::vector<std::thread> io_threads;
+  for (std::size_t i = 0; i < config_.io_threads; ++i) {
+    io_threads.emplace_back([this] { io_.run(); });
+  }
+  core_->run(stop);  // the core thread is this one
+  api_->stop();
+  transport_->stop();
+  signals.cancel();
+  io_.stop();
+  for (std::thread& thread : io_threads) thread.join();
+  spdlog::info("stopped at height {}", core_->status().height);
+}
+
+}  // namespace
+
+int run(const NodeConfig& config) {
+  spdlog::set_level(spdlog_level(config.log_level));
+  auto genesis = exchange::load_genesis_file(config.genesis_file);
+  if (!genesis.is_ok()) {
+    spdlog::error("genesis {}: {}", config.genesis_file, genesis.status().to_string());
+    return 1;
+  }
+  if (Status fits = check_against_genesis(config, *genesis); !fits.is_ok()) {
+    spdlog::error("configuration does not fit the genesis: {}", fits.to_string());
+    return 1;
+  }
+  auto key = load_validator_key(config, *genesis);
+  if (!key.is_ok()) {
+    spdlog::error("key file {}: {}", config.key_file, key.status().to_string());
+    return 1;
+  }
+  std::error_code created;
+  std::filesystem::create_directories(config.data_dir, created);
+  if (created) {
+    spdlog::error("data directory {}: {}", config.data_dir, created.message());
+    return 1;
+  }
+  auto storage = storage::RocksStorage::open(config.data_dir + "/chain", storage_options(config));
+  if (!storage.is_ok()) {
+    spdlog::error("storage {}: {}", config.data_dir, storage.status().to_string());
+    return 1;
+  }
+  Validator validator(config, std::move(genesis).value(), std::move(key).value(),
+                      std::move(storage).value());
+  if (Status started = validator.start(); !started.is_ok()) {
+    spdlog::error("{}", started.to_string());
+    return 1;
+  }
+  validator.run_until_signal();
+  return 0;
+}
+
+}  // namespace ballast::node

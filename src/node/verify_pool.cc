@@ -1,0 +1,56 @@
+#include "node/verify_pool.h"
+
+#include "exchange/transaction.h"
+
+namespace ballast::node {
+
+VerifyPool::VerifyPool(std::string chain_id, std::size_t threads, std::size_t queue_capacity,
+                       std::size_t cache_entries)
+    : chain_id_(std::move(chain_id)), cache_entries_(cache_entries), jobs_(queue_capacity) {
+  BALLAST_ASSERT(threads > 0);
+  for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+}
+
+VerifyPool::~VerifyPool() {
+  jobs_.close();
+  for (std::thread& worker : workers_) worker.join();
+}
+
+bool VerifyPool::submit(std::vector<Bytes> transactions, Done done) {
+  Job job{std::move(transactions), std::move(done)};
+  return jobs_.try_push(job);
+}
+
+void VerifyPool::work() {
+  for (;;) {
+    auto job = jobs_.pop_until(std::chrono::steady_clock::time_point::max());
+    if (!job) return;  // closed and drained
+    std::vector<Result<VerifiedTransaction>> verdicts;
+    verdicts.reserve(job->transactions.size());
+    for (Bytes& bytes : job->transactions) verdicts.push_back(verify(std::move(bytes)));
+    job->done(std::move(verdicts));
+  }
+}
+
+Result<VerifiedTransaction> VerifyPool::verify(Bytes bytes) {
+  Hash256 id = sha256(bytes);
+  if (cached(id)) return VerifiedTransaction{id, std::move(bytes)};
+  BALLAST_ASSIGN_OR_RETURN(exchange::Transaction tx, exchange::Transaction::decode(bytes));
+  if (!tx.signature_valid(chain_id_)) return permission_denied("signature does not verify");
+  remember(id);
+  return VerifiedTransaction{id, std::move(bytes)};
+}
+
+bool VerifyPool::cached(const Hash256& id) {
+  std::lock_guard lock(cache_mutex_);
+  return verified_.contains(id);
+}
+
+void VerifyPool::remember(const Hash256& id) {
+  std::lock_guard lock(cache_mutex_);
+  // A full cache starts over rather than grow: re-verifying is the only cost.
+  if (verified_.size() >= cache_entries_) verified_.clear();
+  verified_.insert(id);
+}
+
+}  // namespace ballast::node

@@ -1,0 +1,227 @@
+#include "localnet.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "base/assert.h"
+#include "exchange/transaction.h"
+
+namespace ballast::e2e {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace fs = std::filesystem;
+
+HttpReply http_request(std::uint16_t port, const std::string& method, const std::string& target,
+                       const std::string& body, const std::string& content_type) {
+  try {
+    asio::io_context io;
+    beast::tcp_stream stream(io);
+    stream.expires_after(std::chrono::seconds(5));
+    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    http::request<http::string_body> request(http::string_to_verb(method), target, 11);
+    request.set(http::field::host, "127.0.0.1");
+    request.set(http::field::content_type, content_type);
+    request.body() = body;
+    request.prepare_payload();
+    http::write(stream, request);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    http::read(stream, buffer, response);
+    beast::error_code ignored;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    return {response.result_int(),
+            nlohmann::json::parse(response.body(), nullptr, /*allow_exceptions=*/false)};
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::seconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return condition();
+}
+
+namespace {
+
+// Ports far from each other per test process, so tests may run in parallel.
+std::uint16_t pick_base_port() {
+  return static_cast<std::uint16_t>(20'000 + (getpid() % 190) * 200);
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+Localnet::Localnet(std::size_t validators, const std::function<void(nlohmann::json&)>& tune)
+    : validators_(validators), base_port_(pick_base_port()) {
+  std::string pattern = (fs::temp_directory_path() / "ballast-e2e-XXXXXX").string();
+  BALLAST_ASSERT(mkdtemp(pattern.data()) != nullptr);
+  directory_ = pattern;
+  fs::remove(directory_);  // init creates it
+  run_cli({"localnet", "init", "--validators", std::to_string(validators), "--dir", directory_,
+           "--base-port", std::to_string(base_port_)});
+  for (std::size_t i = 0; i < validators; ++i) {
+    fs::path path = fs::path(directory_) / ("validator-" + std::to_string(i)) / "config.json";
+    nlohmann::json config = nlohmann::json::parse(read_file(path));
+    if (tune) tune(config);
+    std::ofstream(path) << config.dump(2) << "\n";
+  }
+  auto genesis = exchange::load_genesis_file(directory_ + "/genesis.json");
+  BALLAST_ASSERT_MSG(genesis.is_ok(), "localnet init wrote an unusable genesis");
+  genesis_ = std::move(genesis).value();
+  for (std::size_t k = 0;; ++k) {
+    fs::path path = fs::path(directory_) / "keys" / ("trader-" + std::to_string(k) + ".key");
+    if (!fs::exists(path)) break;
+    auto key = read_key_file(path.string());
+    BALLAST_ASSERT(key.is_ok());
+    traders_.push_back(std::move(key).value());
+  }
+  BALLAST_ASSERT_MSG(!traders_.empty(), "localnet init wrote no trader keys");
+}
+
+Localnet::~Localnet() {
+  try {
+    kill_all();
+  } catch (const std::exception& error) {
+    ADD_FAILURE() << error.what();
+  }
+  std::error_code ignored;
+  fs::remove_all(directory_, ignored);
+}
+
+void Localnet::run_cli(const std::vector<std::string>& arguments) const {
+  std::vector<std::string> argv_strings{BALLAST_BINARY};
+  argv_strings.insert(argv_strings.end(), arguments.begin(), arguments.end());
+  std::vector<char*> argv;
+  for (std::string& argument : argv_strings) argv.push_back(argument.data());
+  argv.push_back(nullptr);
+  pid_t child = fork();
+  BALLAST_ASSERT(child >= 0);
+  if (child == 0) {
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  BALLAST_ASSERT(waitpid(child, &status, 0) == child);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    // An exception, not an abort: the test fails and the destructors still stop the nodes.
+    throw std::runtime_error("ballast " + arguments.front() + " " + arguments.at(1) + " failed");
+  }
+}
+
+void Localnet::start(std::optional<std::size_t> only) {
+  std::vector<std::string> arguments{"localnet", "start", "--dir", directory_};
+  if (only) arguments.insert(arguments.end(), {"--only", std::to_string(*only)});
+  run_cli(arguments);
+}
+
+void Localnet::kill(std::size_t validator) {
+  run_cli({"localnet", "stop", "--dir", directory_, "--only", std::to_string(validator), "--kill"});
+}
+
+void Localnet::kill_all() {
+  run_cli({"localnet", "stop", "--dir", directory_, "--kill"});
+}
+
+std::uint16_t Localnet::api_port(std::size_t validator) const {
+  return static_cast<std::uint16_t>(base_port_ + 100 + validator);
+}
+
+std::uint16_t Localnet::peer_port(std::size_t validator) const {
+  return static_cast<std::uint16_t>(base_port_ + validator);
+}
+
+SecretKey Localnet::validator_key(std::size_t validator) const {
+  auto key = read_key_file(directory_ + "/keys/validator-" + std::to_string(validator) + ".key");
+  BALLAST_ASSERT(key.is_ok());
+  return std::move(key).value();
+}
+
+std::optional<nlohmann::json> Localnet::status(std::size_t validator,
+                                               std::optional<std::uint64_t> at) const {
+  std::string target = "/v1/status";
+  if (at) target += "?at=" + std::to_string(*at);
+  HttpReply reply = http_request(api_port(validator), "GET", target);
+  if (reply.status != 200) return std::nullopt;
+  return reply.body;
+}
+
+std::uint64_t Localnet::height(std::size_t validator) const {
+  auto reply = status(validator);
+  return reply ? reply->at("height").get<std::uint64_t>() : 0;
+}
+
+std::optional<std::string> Localnet::root_at(std::size_t validator, std::uint64_t height) const {
+  auto reply = status(validator, height);
+  if (!reply || reply->at("at").at("state_root").is_null()) return std::nullopt;
+  return reply->at("at").at("state_root").get<std::string>();
+}
+
+std::string Localnet::log(std::size_t validator) const {
+  return read_file(fs::path(directory_) / ("validator-" + std::to_string(validator)) / "node.log");
+}
+
+bool Localnet::wait_for_height(const std::vector<std::size_t>& validators, std::uint64_t height,
+                               std::chrono::seconds timeout) const {
+  return wait_until(
+      [&] {
+        for (std::size_t validator : validators) {
+          if (this->height(validator) < height) return false;
+        }
+        return true;
+      },
+      timeout);
+}
+
+bool Localnet::roots_agree(const std::vector<std::size_t>& validators) const {
+  std::uint64_t common = UINT64_MAX;
+  for (std::size_t validator : validators) common = std::min(common, height(validator));
+  if (common == 0 || common == UINT64_MAX) return false;
+  std::optional<std::string> first;
+  for (std::size_t validator : validators) {
+    std::optional<std::string> root = root_at(validator, common);
+    if (!root) return false;
+    if (!first) first = root;
+    if (*root != *first) return false;
+  }
+  return true;
+}
+
+Bytes TransferSource::next() {
+  if (nonces_.empty()) nonces_.assign(net_.traders(), 0);
+  std::size_t from = turn_++ % net_.traders();
+  std::size_t to = (from + 1) % net_.traders();
+  exchange::Transaction tx;
+  tx.sender = net_.trader(from).public_key();
+  tx.nonce = ++nonces_[from];
+  tx.fee = net_.genesis().min_tx_fee;
+  tx.expiry_height = 1'000'000'000;
+  tx.body = exchange::Transfer{net_.trader(to).public_key(), net_.genesis().tx_fee_asset, 1};
+  tx.sign(net_.trader(from), net_.genesis().chain_id);
+  return tx.encode();
+}
+
+}  // namespace ballast::e2e
