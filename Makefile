@@ -80,6 +80,7 @@ fuzz-smoke: deps
 demo: deps build
 	./build/src/cli/ballast orders replay examples/orders.jsonl --genesis examples/genesis.json \
 	  --dev-keys
+	./scripts/demo-localnet
 
 bench: deps build
 	@ran=0; \

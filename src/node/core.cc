@@ -177,6 +177,9 @@ void Core::flush(std::int64_t now) {
     }
   }
   after_finalized(replica_->take_finalized());
+  for (const auto& [id, reason] : application_->take_evicted()) {
+    spdlog::debug("transaction {} left the mempool: {}", id.hex(), reason);
+  }
   send_gossip();
   publish_status();
   (void)now;
