@@ -61,9 +61,31 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::seconds tim
 
 namespace {
 
-// Ports far from each other per test process, so tests may run in parallel.
-std::uint16_t pick_base_port() {
-  return static_cast<std::uint16_t>(20'000 + (getpid() % 190) * 200);
+bool port_free(std::uint16_t port) {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io);
+  boost::system::error_code error;
+  acceptor.open(asio::ip::tcp::v4(), error);
+  if (!error) {
+    acceptor.bind(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), error);
+  }
+  return !error;
+}
+
+// A block of ports per test process, starting from one derived from the process id and moving
+// on past blocks in use, so tests may run in parallel (and beside a demo) without colliding.
+std::uint16_t pick_base_port(std::size_t validators) {
+  constexpr int kBlocks = 190;
+  for (int attempt = 0; attempt < kBlocks; ++attempt) {
+    auto base = static_cast<std::uint16_t>(20'000 + ((getpid() + attempt) % kBlocks) * 200);
+    bool free = true;
+    for (std::size_t i = 0; i < validators && free; ++i) {
+      free = port_free(static_cast<std::uint16_t>(base + i)) &&
+             port_free(static_cast<std::uint16_t>(base + 100 + i));
+    }
+    if (free) return base;
+  }
+  throw std::runtime_error("no free block of loopback ports");
 }
 
 std::string read_file(const fs::path& path) {
@@ -76,7 +98,7 @@ std::string read_file(const fs::path& path) {
 }  // namespace
 
 Localnet::Localnet(std::size_t validators, const std::function<void(nlohmann::json&)>& tune)
-    : validators_(validators), base_port_(pick_base_port()) {
+    : validators_(validators), base_port_(pick_base_port(validators)) {
   std::string pattern = (fs::temp_directory_path() / "ballast-e2e-XXXXXX").string();
   BALLAST_ASSERT(mkdtemp(pattern.data()) != nullptr);
   directory_ = pattern;
