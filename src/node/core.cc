@@ -100,7 +100,7 @@ void Core::start() {
 
 void Core::run(const std::atomic<bool>& stop) {
   BALLAST_ASSERT_MSG(replica_ != nullptr, "Core::run before Core::start");
-  flush(wall_clock_ms());
+  flush();
   while (!stop.load()) {
     std::int64_t now = wall_clock_ms();
     std::int64_t wait_ms = std::clamp<std::int64_t>(next_wakeup(now) - now, 0, 100);
@@ -114,7 +114,7 @@ void Core::run(const std::atomic<bool>& stop) {
     now = wall_clock_ms();
     replica_->on_tick(now);
     sync_tick(now);
-    flush(now);
+    flush();
   }
   inbox_.close();
 }
@@ -167,7 +167,7 @@ void Core::on_client_transaction(ClientTransaction& input) {
   input.reply(application_->submit(input.transaction.bytes, app::Origin::kClient));
 }
 
-void Core::flush(std::int64_t now) {
+void Core::flush() {
   for (consensus::Outgoing& outgoing : replica_->take_outgoing()) {
     auto frame = std::make_shared<const Bytes>(encode_wire(*outgoing.message));
     if (outgoing.to) {
@@ -182,7 +182,6 @@ void Core::flush(std::int64_t now) {
   }
   send_gossip();
   publish_status();
-  (void)now;
 }
 
 void Core::after_finalized(const std::vector<consensus::FinalizedBlock>& blocks) {

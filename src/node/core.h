@@ -116,7 +116,7 @@ class Core {
   void handle(CoreInput& input, std::int64_t now);
   void on_peer_message(std::uint32_t peer, WireMessage& message, std::int64_t now);
   void on_client_transaction(ClientTransaction& input);
-  void flush(std::int64_t now);
+  void flush();
   void after_finalized(const std::vector<consensus::FinalizedBlock>& blocks);
   void maybe_snapshot();
   void send_gossip();

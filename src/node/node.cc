@@ -158,9 +158,10 @@ class Validator {
   SecretKey identity_;
   std::unique_ptr<storage::RocksStorage> storage_;
   boost::asio::io_context io_;
-  VerifyPool verify_pool_;
   std::unique_ptr<net::Transport> transport_;
   std::unique_ptr<Core> core_;
+  // Declared after the core so it is destroyed first: its workers post to the core.
+  VerifyPool verify_pool_;
   std::unique_ptr<HttpApi> api_;
   WireLimits wire_limits_;
   std::atomic<std::uint64_t> bad_frames_{0};
