@@ -12,18 +12,24 @@ Result<std::int64_t> integer(const Json& object, const char* name, bool required
     if (required) return invalid_argument(std::string("missing field \"") + name + "\"");
     return fallback;
   }
+  // Every integer of a transaction body is a non-negative int64 (prices, sizes, ids, amounts):
+  // anything else could not be encoded, so it is refused here with the field's name.
+  std::optional<std::int64_t> value;
   if (it->is_number_unsigned() && it->get<std::uint64_t>() <= INT64_MAX) {
-    return static_cast<std::int64_t>(it->get<std::uint64_t>());
-  }
-  if (it->is_number_integer()) return it->get<std::int64_t>();
-  if (it->is_string()) {
-    const auto& text = it->get_ref<const std::string&>();
+    value = static_cast<std::int64_t>(it->get<std::uint64_t>());
+  } else if (it->is_string()) {
+    const auto& digits = it->get_ref<const std::string&>();
     try {
       std::size_t used = 0;
-      long long value = std::stoll(text, &used, 10);
-      if (used == text.size()) return static_cast<std::int64_t>(value);
+      long long parsed = std::stoll(digits, &used, 10);
+      if (used == digits.size() && parsed >= 0) value = static_cast<std::int64_t>(parsed);
     } catch (const std::exception&) {
     }
+  }
+  if (value) return *value;
+  if (it->is_number_integer() || it->is_string()) {
+    return invalid_argument(std::string("field \"") + name + "\" must be an integer from 0 to " +
+                            std::to_string(INT64_MAX));
   }
   return invalid_argument(std::string("field \"") + name + "\" must be an integer");
 }

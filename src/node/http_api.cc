@@ -17,6 +17,13 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+// "application/json", in any case, optionally followed by parameters ("; charset=utf-8").
+bool is_json_media_type(beast::string_view content_type) {
+  beast::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  return beast::iequals(media, "application/json");
+}
+
 ApiResponse error_response(unsigned status, std::string_view code, std::string reason) {
   return {status, {{"status", "rejected"}, {"code", code}, {"reason", std::move(reason)}}};
 }
@@ -79,7 +86,7 @@ class HttpApi::Session : public std::enable_shared_from_this<HttpApi::Session> {
       }
       respond(handlers_.status(at), request_.keep_alive());
     } else if (target == "/v1/tx" && request_.method() == http::verb::post) {
-      bool is_json = request_[http::field::content_type].starts_with("application/json");
+      bool is_json = is_json_media_type(request_[http::field::content_type]);
       auto self = shared_from_this();
       handlers_.submit_transaction(
           std::move(request_.body()), is_json, [self](ApiResponse response) {

@@ -1,0 +1,174 @@
+#include "node/verify_pool.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "exchange/transaction.h"
+
+namespace ballast::node {
+namespace {
+
+using namespace std::chrono_literals;
+using Verdicts = std::vector<Result<VerifiedTransaction>>;
+
+const std::string kChain = "ballast-node-test";
+constexpr auto kPatience = 20s;
+
+exchange::Transaction signed_order(std::uint64_t nonce, const std::string& chain = kChain) {
+  SecretKey key = SecretKey::insecure_from_seed("verify-pool-trader");
+  exchange::Transaction tx;
+  tx.sender = key.public_key();
+  tx.nonce = nonce;
+  tx.fee = 10;
+  tx.expiry_height = 1'000;
+  exchange::PlaceOrder order;
+  order.price = 5'000'000;
+  order.quantity = 100'000;
+  tx.body = order;
+  tx.sign(key, chain);
+  return tx;
+}
+
+Bytes with_bad_signature(exchange::Transaction tx) {
+  tx.signature.bytes[10] ^= 0x01;
+  return tx.encode();
+}
+
+// Submits one job and waits for its verdicts.
+Verdicts verify(VerifyPool& pool, std::vector<Bytes> transactions) {
+  auto promise = std::make_shared<std::promise<Verdicts>>();
+  auto verdicts = promise->get_future();
+  EXPECT_TRUE(pool.submit(std::move(transactions),
+                          [promise](Verdicts result) { promise->set_value(std::move(result)); }));
+  if (verdicts.wait_for(kPatience) != std::future_status::ready) {
+    ADD_FAILURE() << "no verdict";
+    return {};
+  }
+  return verdicts.get();
+}
+
+TEST(NodeVerifyPoolTest, ReturnsACorrectlySignedTransactionWithItsId) {
+  VerifyPool pool(kChain, 2, 16, 64);
+  exchange::Transaction tx = signed_order(1);
+  Bytes bytes = tx.encode();
+  Verdicts verdicts = verify(pool, {bytes});
+  ASSERT_EQ(verdicts.size(), 1u);
+  ASSERT_TRUE(verdicts[0].is_ok()) << verdicts[0].status().to_string();
+  EXPECT_EQ(verdicts[0]->id, sha256(bytes));
+  EXPECT_EQ(verdicts[0]->id, tx.id());
+  EXPECT_EQ(verdicts[0]->bytes, bytes);
+
+  // Verified again from the cache: the same verdict.
+  Verdicts again = verify(pool, {bytes});
+  ASSERT_EQ(again.size(), 1u);
+  ASSERT_TRUE(again[0].is_ok());
+  EXPECT_EQ(again[0]->id, tx.id());
+}
+
+TEST(NodeVerifyPoolTest, RefusesABadSignature) {
+  VerifyPool pool(kChain, 1, 16, 64);
+  Verdicts verdicts = verify(pool, {with_bad_signature(signed_order(1))});
+  ASSERT_EQ(verdicts.size(), 1u);
+  ASSERT_FALSE(verdicts[0].is_ok());
+  EXPECT_EQ(verdicts[0].status().code(), StatusCode::kPermissionDenied);
+}
+
+TEST(NodeVerifyPoolTest, RefusesASignatureForAnotherChain) {
+  VerifyPool pool(kChain, 1, 16, 64);
+  Verdicts verdicts = verify(pool, {signed_order(1, "another-chain").encode()});
+  ASSERT_EQ(verdicts.size(), 1u);
+  ASSERT_FALSE(verdicts[0].is_ok());
+  EXPECT_EQ(verdicts[0].status().code(), StatusCode::kPermissionDenied);
+}
+
+TEST(NodeVerifyPoolTest, RefusesUndecodableBytes) {
+  VerifyPool pool(kChain, 1, 16, 64);
+  Bytes truncated = signed_order(1).encode();
+  truncated.pop_back();
+  Verdicts verdicts = verify(pool, {Bytes{1, 2, 3}, Bytes{}, truncated});
+  ASSERT_EQ(verdicts.size(), 3u);
+  for (const auto& verdict : verdicts) {
+    ASSERT_FALSE(verdict.is_ok());
+    EXPECT_EQ(verdict.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_FALSE(verdict.status().message().empty());
+  }
+}
+
+TEST(NodeVerifyPoolTest, GivesOneVerdictPerTransactionInOrder) {
+  VerifyPool pool(kChain, 2, 16, 64);
+  exchange::Transaction first = signed_order(1);
+  exchange::Transaction last = signed_order(2);
+  Verdicts verdicts = verify(
+      pool, {first.encode(), Bytes{0xff}, with_bad_signature(signed_order(3)), last.encode()});
+  ASSERT_EQ(verdicts.size(), 4u);
+  ASSERT_TRUE(verdicts[0].is_ok());
+  EXPECT_EQ(verdicts[0]->id, first.id());
+  EXPECT_EQ(verdicts[1].status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(verdicts[2].status().code(), StatusCode::kPermissionDenied);
+  ASSERT_TRUE(verdicts[3].is_ok());
+  EXPECT_EQ(verdicts[3]->id, last.id());
+}
+
+// A bad signature is never cached as good, even after a good transaction filled the cache.
+TEST(NodeVerifyPoolTest, ACacheThatStartsOverStillRefusesBadSignatures) {
+  VerifyPool pool(kChain, 1, 16, 1);
+  for (std::uint64_t nonce = 1; nonce <= 3; ++nonce) {
+    Verdicts verdicts =
+        verify(pool, {signed_order(nonce).encode(), with_bad_signature(signed_order(nonce))});
+    ASSERT_EQ(verdicts.size(), 2u);
+    EXPECT_TRUE(verdicts[0].is_ok());
+    EXPECT_FALSE(verdicts[1].is_ok());
+  }
+}
+
+// Holds a worker inside a job's done callback until the test releases it. Released on scope exit
+// at the latest, so a failed assertion cannot leave the pool's destructor joining a stuck worker.
+class Gate {
+ public:
+  Gate() : released_(release_.get_future().share()) {}
+  ~Gate() { open(); }
+  void open() {
+    std::call_once(opened_, [this] { release_.set_value(); });
+  }
+  void wait() const { released_.wait(); }
+
+ private:
+  std::promise<void> release_;
+  std::shared_future<void> released_;
+  std::once_flag opened_;
+};
+
+TEST(NodeVerifyPoolTest, SubmitRefusesWhenTheQueueIsFull) {
+  std::promise<void> started;
+  std::promise<Verdicts> second_done;
+  bool third_ran = false;
+  VerifyPool pool(kChain, 1, 1, 64);
+  Gate gate;  // destroyed (opened) before the pool
+
+  ASSERT_TRUE(pool.submit({signed_order(1).encode()}, [&](Verdicts) {
+    started.set_value();
+    gate.wait();
+  }));
+  // The only worker now holds the first job, so the queue is empty again.
+  ASSERT_EQ(started.get_future().wait_for(kPatience), std::future_status::ready);
+
+  exchange::Transaction second_tx = signed_order(2);
+  ASSERT_TRUE(pool.submit({second_tx.encode()},
+                          [&](Verdicts verdicts) { second_done.set_value(std::move(verdicts)); }));
+  EXPECT_EQ(pool.queued(), 1u);
+  EXPECT_FALSE(pool.submit({signed_order(3).encode()}, [&](Verdicts) { third_ran = true; }));
+  EXPECT_EQ(pool.queued(), 1u);
+
+  gate.open();
+  auto second = second_done.get_future();
+  ASSERT_EQ(second.wait_for(kPatience), std::future_status::ready);
+  Verdicts verdicts = second.get();
+  ASSERT_EQ(verdicts.size(), 1u);
+  ASSERT_TRUE(verdicts[0].is_ok());
+  EXPECT_EQ(verdicts[0]->id, second_tx.id());
+  EXPECT_FALSE(third_ran) << "a refused job must never run";
+}
+
+}  // namespace
+}  // namespace ballast::node
