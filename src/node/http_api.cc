@@ -30,14 +30,24 @@ ApiResponse error_response(unsigned status, std::string_view code, std::string r
 
 }  // namespace
 
+// What the listener and every session share; sessions hold it, so it outlives the HttpApi
+// object for as long as a connection is still open.
+struct ServerState {
+  ApiOptions options;
+  ApiHandlers handlers;
+  std::atomic<std::size_t> open_sessions{0};
+};
+
 class HttpApi::Session : public std::enable_shared_from_this<HttpApi::Session> {
  public:
-  Session(tcp::socket socket, const ApiOptions& options, const ApiHandlers& handlers,
-          std::shared_ptr<std::atomic<std::size_t>> open)
-      : stream_(std::move(socket)), options_(options), handlers_(handlers), open_(std::move(open)) {
-    open_->fetch_add(1);
+  Session(tcp::socket socket, std::shared_ptr<ServerState> state)
+      : stream_(std::move(socket)),
+        state_(std::move(state)),
+        options_(state_->options),
+        handlers_(state_->handlers) {
+    state_->open_sessions.fetch_add(1);
   }
-  ~Session() { open_->fetch_sub(1); }
+  ~Session() { state_->open_sessions.fetch_sub(1); }
 
   void start() { read(); }
 
@@ -122,9 +132,9 @@ class HttpApi::Session : public std::enable_shared_from_this<HttpApi::Session> {
   }
 
   beast::tcp_stream stream_;
-  const ApiOptions& options_;
-  const ApiHandlers& handlers_;
-  std::shared_ptr<std::atomic<std::size_t>> open_;
+  std::shared_ptr<ServerState> state_;
+  const ApiOptions& options_;    // in state_
+  const ApiHandlers& handlers_;  // in state_
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::request<http::string_body> request_;
@@ -135,9 +145,12 @@ class HttpApi::Listener : public std::enable_shared_from_this<HttpApi::Listener>
   Listener(asio::io_context& io, ApiOptions options, ApiHandlers handlers)
       : io_(io),
         acceptor_(asio::make_strand(io)),
-        options_(std::move(options)),
-        handlers_(std::move(handlers)),
-        open_(std::make_shared<std::atomic<std::size_t>>(0)) {}
+        state_(std::make_shared<ServerState>()),
+        options_(state_->options),
+        handlers_(state_->handlers) {
+    state_->options = std::move(options);
+    state_->handlers = std::move(handlers);
+  }
 
   Status start() {
     beast::error_code error;
@@ -177,8 +190,8 @@ class HttpApi::Listener : public std::enable_shared_from_this<HttpApi::Listener>
   }
 
   void admit(tcp::socket socket) {
-    auto session = std::make_shared<Session>(std::move(socket), options_, handlers_, open_);
-    if (open_->load() > options_.max_connections) {
+    auto session = std::make_shared<Session>(std::move(socket), state_);
+    if (state_->open_sessions.load() > options_.max_connections) {
       session->refuse();
     } else {
       session->start();
@@ -187,9 +200,9 @@ class HttpApi::Listener : public std::enable_shared_from_this<HttpApi::Listener>
 
   asio::io_context& io_;
   tcp::acceptor acceptor_;
-  ApiOptions options_;
-  ApiHandlers handlers_;
-  std::shared_ptr<std::atomic<std::size_t>> open_;
+  std::shared_ptr<ServerState> state_;
+  const ApiOptions& options_;    // in state_
+  const ApiHandlers& handlers_;  // in state_
 };
 
 HttpApi::HttpApi(asio::io_context& io, ApiOptions options, ApiHandlers handlers)
