@@ -43,14 +43,35 @@ bool LeaderSchedule::inactive(const ActivityRecord& record, ValidatorIndex valid
   return missed > record.last_led[validator] && missed < view && view - missed <= inactivity_views_;
 }
 
+std::vector<bool> LeaderSchedule::skipped(const ActivityRecord& record, View view) const {
+  std::vector<ValidatorIndex> candidates;
+  for (ValidatorIndex i = 0; i < validators_.size(); ++i) {
+    if (inactive(record, i, view)) candidates.push_back(i);
+  }
+  // The most recent misses are the best evidence of who is down now.
+  std::stable_sort(candidates.begin(), candidates.end(), [&](ValidatorIndex a, ValidatorIndex b) {
+    return record.last_missed[a] > record.last_missed[b];
+  });
+  std::vector<bool> skip(validators_.size(), false);
+  Stake skipped_stake = 0;
+  for (ValidatorIndex i : candidates) {
+    Stake with = skipped_stake + validators_[i].stake;
+    if (3 * with >= validators_.total_stake()) continue;  // would reach a third: keep it eligible
+    skip[i] = true;
+    skipped_stake = with;
+  }
+  return skip;
+}
+
 ValidatorIndex LeaderSchedule::leader(View view, const ActivityRecord& record) const {
   BALLAST_ASSERT(record.last_missed.size() == validators_.size());
+  const std::vector<bool> skip = skipped(record, view);
   const std::uint32_t attempts = static_cast<std::uint32_t>(2 * validators_.size() + 1);
   for (std::uint32_t attempt = 0; attempt < attempts; ++attempt) {
     ValidatorIndex candidate = weighted_pick(view, attempt);
-    if (!inactive(record, candidate, view)) return candidate;
+    if (!skip[candidate]) return candidate;
   }
-  return weighted_pick(view, 0);  // everyone looks inactive: fall back to the plain draw
+  return weighted_pick(view, 0);  // every draw was skipped: fall back to the plain draw
 }
 
 ActivityRecord LeaderSchedule::extend(const ActivityRecord& parent, View parent_view, View view,

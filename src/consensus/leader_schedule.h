@@ -2,7 +2,9 @@
 // SHA-256(seed, v, attempt) over the cumulative stakes. A validator that missed its most recent
 // leader slot on the chain being extended (its view was skipped), and has not led a block since,
 // is passed over for `inactivity_views` views, so a crashed validator costs one timeout rather
-// than one per rotation; after that it is tried again.
+// than one per rotation; after that it is tried again. The passed-over validators never hold a
+// third of the stake (the most recent misses go first): with fewer than a third of the stake
+// down, some eligible validator is always up, so the schedule can never elect only the dead.
 #pragma once
 
 #include <vector>
@@ -34,6 +36,9 @@ class LeaderSchedule {
  private:
   ValidatorIndex weighted_pick(View view, std::uint32_t attempt) const;
   bool inactive(const ActivityRecord& record, ValidatorIndex validator, View view) const;
+  // Per validator: passed over in `view`. Inactive ones, most recent miss first, while their
+  // stake stays below a third of the total.
+  std::vector<bool> skipped(const ActivityRecord& record, View view) const;
 
   const ValidatorSet& validators_;
   Hash256 seed_;

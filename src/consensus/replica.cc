@@ -336,6 +336,41 @@ void Replica::help_laggard(ValidatorIndex peer) {
   if (last_finalization_) send(peer, *last_finalization_);
 }
 
+std::string Replica::describe_view() const {
+  auto signers = [](const std::map<ValidatorIndex, Vote>& votes) {
+    std::string list;
+    for (const auto& [signer, vote] : votes) {
+      list += (list.empty() ? "" : ",") + std::to_string(signer);
+    }
+    return "{" + list + "}";
+  };
+  std::string text = "view " + std::to_string(view_) + " finalized height " +
+                     std::to_string(finalized_height_) + " (view " +
+                     std::to_string(finalized_view_) + ")";
+  if (auto mine = voting_.votes.find(view_); mine != voting_.votes.end()) {
+    text += std::string("; voted") + (mine->second.notarized ? " notarize" : "") +
+            (mine->second.nullified ? " nullify" : "") +
+            (mine->second.finalized ? " finalize" : "");
+  }
+  if (auto state = views_.find(view_); state != views_.end()) {
+    text += "; notarize votes from " + signers(state->second->notarize) + ", nullify from " +
+            signers(state->second->nullify) + ", proposals " +
+            std::to_string(state->second->proposals.size()) + ", unjudged " +
+            std::to_string(state->second->candidates.size());
+  }
+  std::optional<Hash256> parent = select_parent(view_);
+  text += parent ? "; extends " + parent->hex().substr(0, 16) : "; no parent justified";
+  if (!notarizations_.empty()) {
+    text += "; highest notarization view " + std::to_string(notarizations_.rbegin()->first);
+  }
+  if (!nullifications_.empty()) {
+    text += "; highest nullification view " + std::to_string(nullifications_.rbegin()->first);
+  }
+  text += "; " + std::to_string(outstanding_requests_.size()) + " block requests outstanding";
+  if (!stats_.last_rejection.empty()) text += "; last refused proposal: " + stats_.last_rejection;
+  return text;
+}
+
 Replica::ViewState& Replica::view_state(View view) {
   auto& slot = views_[view];
   if (!slot) slot = std::make_unique<ViewState>();

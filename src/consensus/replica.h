@@ -123,6 +123,9 @@ class Replica {
   const std::optional<std::string>& divergence() const { return divergence_; }
   const ReplicaStats& stats() const { return stats_; }
   ValidatorIndex self() const { return config_.self; }
+  // One line on the current view for operators: what this replica voted, whose votes of each
+  // kind it holds, and which proposals it is waiting on. Logged when a view lasts too long.
+  std::string describe_view() const;
 
  private:
   struct BlockEntry;

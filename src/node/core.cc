@@ -27,6 +27,8 @@ consensus::ValidatorSet validator_set(const exchange::Genesis& genesis) {
 constexpr int kInputsPerRound = 256;
 // Finalized heights whose roots the API can still tell (to compare validators).
 constexpr std::size_t kRememberedRoots = 4'096;
+// How long finalization may stall before the node logs why (and how often it logs again).
+constexpr std::int64_t kStallReportMs = 5'000;
 
 }  // namespace
 
@@ -94,7 +96,11 @@ void Core::start_consensus(std::int64_t now) {
 }
 
 void Core::start() {
-  start_consensus(wall_clock_ms());
+  std::int64_t now = wall_clock_ms();
+  start_consensus(now);
+  watched_height_ = replica_->finalized_height();
+  height_since_ms_ = now;
+  next_stall_report_ms_ = now + kStallReportMs;
   publish_status();
 }
 
@@ -115,8 +121,24 @@ void Core::run(const std::atomic<bool>& stop) {
     replica_->on_tick(now);
     sync_tick(now);
     flush();
+    report_stalled_finalization(now);
   }
   inbox_.close();
+}
+
+// Nothing finalized for many timeouts means the network is split, a quorum is down, or
+// something is wrong; the replica's own account of its view tells which.
+void Core::report_stalled_finalization(std::int64_t now) {
+  if (replica_->finalized_height() != watched_height_) {
+    watched_height_ = replica_->finalized_height();
+    height_since_ms_ = now;
+    next_stall_report_ms_ = now + kStallReportMs;
+    return;
+  }
+  if (now < next_stall_report_ms_) return;
+  next_stall_report_ms_ = now + kStallReportMs;
+  spdlog::warn("nothing finalized for {} ms; {}", now - height_since_ms_,
+               replica_->describe_view());
 }
 
 std::int64_t Core::next_wakeup(std::int64_t now) const {
@@ -138,8 +160,7 @@ void Core::handle(CoreInput& input, std::int64_t now) {
   } else if (auto* connection = std::get_if<PeerConnection>(&input)) {
     connected_[connection->peer] = connection->connected;
     if (connection->connected) {
-      send_to(connection->peer, SyncStatus{replica_->finalized_height(), storage_.first_height(),
-                                           last_snapshot_height_});
+      send_to(connection->peer, own_sync_status());
     }
   }
 }

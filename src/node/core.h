@@ -121,10 +121,13 @@ class Core {
   void maybe_snapshot();
   void send_gossip();
   void publish_status();
+  void report_stalled_finalization(std::int64_t now);
   std::int64_t next_wakeup(std::int64_t now) const;
 
   // Sync (core_sync.cc).
   void sync_tick(std::int64_t now);
+  consensus::Height provable_snapshot_height() const;
+  SyncStatus own_sync_status() const;
   void broadcast_sync_status();
   void on_sync_status(std::uint32_t peer, const SyncStatus& status, std::int64_t now);
   void maybe_request_sync(std::int64_t now);
@@ -153,6 +156,9 @@ class Core {
   std::uint64_t transactions_finalized_ = 0;
   std::uint64_t bad_peer_messages_ = 0;
   consensus::Height last_snapshot_height_ = 0;
+  consensus::Height watched_height_ = 0;
+  std::int64_t height_since_ms_ = 0;
+  std::int64_t next_stall_report_ms_ = 0;
 
   // Sync state.
   std::map<std::uint32_t, SyncStatus> peer_sync_;
