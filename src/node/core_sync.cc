@@ -41,9 +41,27 @@ void Core::sync_tick(std::int64_t now) {
   }
 }
 
+// A snapshot is offered only once a finalized block certifies a state root at or past its
+// height: before that no proof exists and a peer would fetch it only to refuse it (and fall
+// back on slower ways of catching up). Until then the previous snapshot is offered.
+consensus::Height Core::provable_snapshot_height() const {
+  std::optional<consensus::Anchor> tip = replica_->anchor();
+  if (!tip) return 0;
+  consensus::Height certified = tip->block.state_root_height;
+  const std::vector<consensus::Height>& kept = storage_.snapshot_heights();
+  for (auto it = kept.rbegin(); it != kept.rend(); ++it) {
+    if (*it <= certified) return *it;
+  }
+  return 0;
+}
+
+SyncStatus Core::own_sync_status() const {
+  return SyncStatus{replica_->finalized_height(), storage_.first_height(),
+                    provable_snapshot_height()};
+}
+
 void Core::broadcast_sync_status() {
-  SyncStatus status{replica_->finalized_height(), storage_.first_height(), last_snapshot_height_};
-  transport_.broadcast(std::make_shared<const Bytes>(encode_wire(status)));
+  transport_.broadcast(std::make_shared<const Bytes>(encode_wire(own_sync_status())));
 }
 
 void Core::on_sync_status(std::uint32_t peer, const SyncStatus& status, std::int64_t now) {

@@ -123,7 +123,8 @@ TEST(LocalnetTest, FinalizationContinuesWhileTheLeaderIsKilledRepeatedly) {
     net.kill(leader);
     std::vector<std::size_t> live = all_but(leader);
     std::uint64_t before = max_height(net, live);
-    EXPECT_TRUE(net.wait_for_height(live, before + 10, 60s)) << "round " << round;
+    EXPECT_TRUE(net.wait_for_height(live, before + 10, 60s)) << "round " << round << "\n"
+                                                             << net.describe();
     net.start(leader);
     EXPECT_TRUE(net.wait_for_height({leader}, before + 10, 60s)) << net.log(leader);
   }

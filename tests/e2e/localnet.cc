@@ -1,5 +1,7 @@
 #include "localnet.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,18 +74,30 @@ bool port_free(std::uint16_t port) {
   return !error;
 }
 
-// A block of ports per test process, starting from one derived from the process id and moving
-// on past blocks in use, so tests may run in parallel (and beside a demo) without colliding.
-std::uint16_t pick_base_port(std::size_t validators) {
-  constexpr int kBlocks = 190;
+// A block of ports per localnet, starting from one derived from the process id and moving on
+// past blocks in use, so tests may run in parallel (and beside a demo) without colliding. A
+// block is claimed with an exclusive lock on a file named after it, held until the localnet is
+// gone: two processes probing at the same moment cannot both take it. The blocks lie below
+// Linux's ephemeral range (32768 and up), where any outgoing connection could take a port
+// between a validator's kill and its restart.
+PortBlock claim_port_block(std::size_t validators) {
+  constexpr int kBlocks = 63;
   for (int attempt = 0; attempt < kBlocks; ++attempt) {
     auto base = static_cast<std::uint16_t>(20'000 + ((getpid() + attempt) % kBlocks) * 200);
+    fs::path lock_path = fs::temp_directory_path() / ("ballast-e2e-ports-" + std::to_string(base));
+    int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      continue;
+    }
     bool free = true;
     for (std::size_t i = 0; i < validators && free; ++i) {
       free = port_free(static_cast<std::uint16_t>(base + i)) &&
              port_free(static_cast<std::uint16_t>(base + 100 + i));
     }
-    if (free) return base;
+    if (free) return PortBlock(base, fd);
+    ::close(fd);
   }
   throw std::runtime_error("no free block of loopback ports");
 }
@@ -97,8 +111,15 @@ std::string read_file(const fs::path& path) {
 
 }  // namespace
 
+PortBlock::~PortBlock() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+PortBlock::PortBlock(PortBlock&& other) noexcept
+    : base_(other.base_), lock_fd_(std::exchange(other.lock_fd_, -1)) {}
+
 Localnet::Localnet(std::size_t validators, const std::function<void(nlohmann::json&)>& tune)
-    : validators_(validators), base_port_(pick_base_port(validators)) {
+    : validators_(validators), ports_(claim_port_block(validators)), base_port_(ports_.base()) {
   std::string pattern = (fs::temp_directory_path() / "ballast-e2e-XXXXXX").string();
   BALLAST_ASSERT(mkdtemp(pattern.data()) != nullptr);
   directory_ = pattern;
@@ -129,6 +150,12 @@ Localnet::~Localnet() {
     kill_all();
   } catch (const std::exception& error) {
     ADD_FAILURE() << error.what();
+  }
+  // A failed test keeps the validators' logs and data for the post-mortem; BALLAST_E2E_KEEP=1
+  // keeps them always.
+  if (::testing::Test::HasFailure() || std::getenv("BALLAST_E2E_KEEP") != nullptr) {
+    std::fprintf(stderr, "localnet kept for inspection: %s\n", directory_.c_str());
+    return;
   }
   std::error_code ignored;
   fs::remove_all(directory_, ignored);
@@ -204,6 +231,15 @@ std::optional<std::string> Localnet::root_at(std::size_t validator, std::uint64_
 
 std::string Localnet::log(std::size_t validator) const {
   return read_file(fs::path(directory_) / ("validator-" + std::to_string(validator)) / "node.log");
+}
+
+std::string Localnet::describe() const {
+  std::string text;
+  for (std::size_t i = 0; i < validators_; ++i) {
+    std::optional<nlohmann::json> reply = status(i);
+    text += "validator " + std::to_string(i) + ": " + (reply ? reply->dump() : "down") + "\n";
+  }
+  return text;
 }
 
 bool Localnet::wait_for_height(const std::vector<std::size_t>& validators, std::uint64_t height,

@@ -30,6 +30,21 @@ HttpReply http_request(std::uint16_t port, const std::string& method, const std:
 // Polls `condition` every 100 ms until it holds or `timeout` passes.
 bool wait_until(const std::function<bool()>& condition, std::chrono::seconds timeout);
 
+// A block of loopback ports (peers at base + i, APIs at base + 100 + i) claimed by this
+// process until destroyed.
+class PortBlock {
+ public:
+  PortBlock(std::uint16_t base, int lock_fd) : base_(base), lock_fd_(lock_fd) {}
+  ~PortBlock();
+  PortBlock(PortBlock&& other) noexcept;
+  PortBlock& operator=(PortBlock&&) = delete;
+  std::uint16_t base() const { return base_; }
+
+ private:
+  std::uint16_t base_;
+  int lock_fd_;
+};
+
 class Localnet {
  public:
   // `tune` may change each validator's config.json before anything starts.
@@ -53,6 +68,8 @@ class Localnet {
   std::uint64_t height(std::size_t validator) const;  // 0 when down
   std::optional<std::string> root_at(std::size_t validator, std::uint64_t height) const;
   std::string log(std::size_t validator) const;
+  // Every validator's /v1/status (or "down"), one per line: what a failed wait prints.
+  std::string describe() const;
 
   // Waits until every listed validator has finalized `height`.
   bool wait_for_height(const std::vector<std::size_t>& validators, std::uint64_t height,
@@ -69,6 +86,7 @@ class Localnet {
   void run_cli(const std::vector<std::string>& arguments) const;
 
   std::size_t validators_;
+  PortBlock ports_;
   std::string directory_;
   std::uint16_t base_port_;
   exchange::Genesis genesis_;
