@@ -37,13 +37,18 @@ void ExchangeApplication::note_signature_verified(const Hash256& id) {
 Result<Transaction> ExchangeApplication::decode_checked(ByteView bytes, const Hash256& id) {
   BALLAST_ASSIGN_OR_RETURN(Transaction tx, Transaction::decode(bytes));
   auto account = exchange_->account(tx.sender);
-  if (!account) return not_found("sender has no account");
+  if (!account) return not_found("sender has no account").with_reason("unknown_sender");
   if (tx.nonce <= account->nonce) {
     return failed_precondition("nonce " + std::to_string(tx.nonce) + " is already used (last " +
-                               std::to_string(account->nonce) + ")");
+                               std::to_string(account->nonce) + ")")
+        .with_reason("stale_nonce");
   }
-  if (tx.expiry_height <= exchange_->height()) return failed_precondition("transaction expired");
-  if (!signature_checked(tx, id)) return permission_denied("signature does not verify");
+  if (tx.expiry_height <= exchange_->height()) {
+    return failed_precondition("transaction expired").with_reason("expired");
+  }
+  if (!signature_checked(tx, id)) {
+    return permission_denied("signature does not verify").with_reason("bad_signature");
+  }
   return tx;
 }
 
@@ -56,13 +61,15 @@ Status ExchangeApplication::submit(ByteView transaction, Origin origin) {
   Hash256 id = sha256(transaction);
   // Before the signature check: a duplicate (gossip echoes many) should cost one hash only.
   if (mempool_.contains(id)) {
-    return Status(StatusCode::kAlreadyExists, "transaction is already in the mempool");
+    return Status(StatusCode::kAlreadyExists, "transaction is already in the mempool")
+        .with_reason("duplicate");
   }
   BALLAST_ASSIGN_OR_RETURN(Transaction tx, decode_checked(transaction, id));
   if (tx.fee < genesis_.min_tx_fee) {
     return failed_precondition("fee " + std::to_string(tx.fee) +
                                " is below the minimum transaction fee " +
-                               std::to_string(genesis_.min_tx_fee));
+                               std::to_string(genesis_.min_tx_fee))
+        .with_reason("fee_too_low");
   }
   auto account = exchange_->account(tx.sender);
   BALLAST_ASSERT(account.has_value());  // decode_checked refuses unknown senders
@@ -146,6 +153,7 @@ Hash256 ExchangeApplication::execute(const Block& block) {
   last_result_ = exchange_->execute_block({block.height, block.timestamp_ms}, txs, check, ids);
   remember_root(block.height, last_result_.state_root);
   prune_mempool();
+  if (on_executed_) on_executed_(block, last_result_);
   return last_result_.state_root;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <unordered_set>
@@ -60,6 +61,13 @@ class ExchangeApplication final : public consensus::Application {
   Bytes snapshot() const override { return exchange_->snapshot(); }
   Status restore(ByteView snapshot) override;
 
+  // Called after every executed block (finalized live, or replayed from storage at start) with
+  // the exchange already in the state after it: for the node's indexes and feeds. It must not
+  // call back into the application.
+  using ExecutedHandler =
+      std::function<void(const consensus::Block&, const exchange::BlockResult&)>;
+  void set_on_executed(ExecutedHandler handler) { on_executed_ = std::move(handler); }
+
   const exchange::Exchange& exchange() const { return *exchange_; }
   const exchange::Genesis& genesis() const { return genesis_; }
   const mempool::Mempool& mempool() const { return mempool_; }
@@ -84,6 +92,7 @@ class ExchangeApplication final : public consensus::Application {
   std::map<consensus::Height, Hash256> roots_;
   std::unordered_set<Hash256, Hash256Hasher> verified_;
   exchange::BlockResult last_result_;
+  ExecutedHandler on_executed_;
 };
 
 }  // namespace ballast::app

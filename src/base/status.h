@@ -1,5 +1,6 @@
 // Status and Result<T>: the value every operation that input can make fail returns. A status
-// has a stable machine-readable code and a human-readable message.
+// has a stable machine-readable code and a human-readable message, and optionally a finer
+// stable reason (a string literal such as "stale_nonce") that clients and metrics can match on.
 #pragma once
 
 #include <optional>
@@ -37,12 +38,20 @@ class [[nodiscard]] Status {
   bool is_ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
+  // The same status tagged with a finer reason; `reason` must have static storage (a literal).
+  Status with_reason(std::string_view reason) && {
+    reason_ = reason;
+    return std::move(*this);
+  }
+  // The finer reason if tagged, otherwise the code's name.
+  std::string_view reason() const { return reason_.empty() ? status_code_name(code_) : reason_; }
   // "invalid_argument: price is not a multiple of the tick size"
   std::string to_string() const;
 
  private:
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
+  std::string_view reason_;
 };
 
 inline Status invalid_argument(std::string message) {

@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "base/assert.h"
@@ -43,6 +44,14 @@ struct ThreadContext {
 };
 
 }  // namespace
+
+Result<Hash256> Hash256::from_hex(std::string_view text) {
+  if (text.size() != 64) return invalid_argument("a hash is 64 hex digits");
+  BALLAST_ASSIGN_OR_RETURN(Bytes bytes, ballast::from_hex(text));
+  Hash256 hash;
+  std::copy(bytes.begin(), bytes.end(), hash.bytes.begin());
+  return hash;
+}
 
 Hash256 sha256(ByteView data) {
   thread_local ThreadContext thread;

@@ -21,6 +21,8 @@ struct Hash256 {
   auto operator<=>(const Hash256&) const = default;
   std::string hex() const { return to_hex(bytes); }
   ByteView view() const { return bytes; }
+  // Fails unless the text is exactly 64 hex digits.
+  static Result<Hash256> from_hex(std::string_view text);
 };
 
 Hash256 sha256(ByteView data);

@@ -38,17 +38,20 @@ Mempool::Mempool(MempoolLimits limits) : limits_(limits) {
 Status Mempool::add(Entry entry, std::uint64_t sender_last_nonce, std::uint64_t height,
                     bool gossip) {
   if (contains(entry.id)) {
-    return Status(StatusCode::kAlreadyExists, "transaction is already in the mempool");
+    return Status(StatusCode::kAlreadyExists, "transaction is already in the mempool")
+        .with_reason("duplicate");
   }
   if (entry.bytes.size() > limits_.max_bytes) {
     return resource_exhausted("transaction of " + std::to_string(entry.bytes.size()) +
                               " bytes exceeds the mempool's " + std::to_string(limits_.max_bytes) +
-                              " bytes");
+                              " bytes")
+        .with_reason("oversize");
   }
   if (entry.expiry_height <= height) {
     return failed_precondition("transaction expired at height " +
                                std::to_string(entry.expiry_height) + " (current height " +
-                               std::to_string(height) + ")");
+                               std::to_string(height) + ")")
+        .with_reason("expired");
   }
   BALLAST_RETURN_IF_ERROR(check_nonce(entry, sender_last_nonce));
   BALLAST_ASSIGN_OR_RETURN(const Entry* replaced, find_replaced(entry));
@@ -56,7 +59,8 @@ Status Mempool::add(Entry entry, std::uint64_t sender_last_nonce, std::uint64_t 
     auto sender = by_sender_.find(entry.sender);
     if (sender != by_sender_.end() && sender->second.size() >= limits_.max_per_sender) {
       return resource_exhausted("sender already has " + std::to_string(sender->second.size()) +
-                                " transactions in the mempool (the limit)");
+                                " transactions in the mempool (the limit)")
+          .with_reason("sender_limit");
     }
   }
   BALLAST_ASSIGN_OR_RETURN(std::vector<Hash256> victims, plan_evictions(entry, replaced));
@@ -75,13 +79,15 @@ Status Mempool::add(Entry entry, std::uint64_t sender_last_nonce, std::uint64_t 
 Status Mempool::check_nonce(const Entry& entry, std::uint64_t sender_last_nonce) const {
   if (entry.nonce <= sender_last_nonce) {
     return failed_precondition("nonce " + std::to_string(entry.nonce) + " is already used (last " +
-                               std::to_string(sender_last_nonce) + ")");
+                               std::to_string(sender_last_nonce) + ")")
+        .with_reason("stale_nonce");
   }
   if (entry.nonce - sender_last_nonce > limits_.max_nonce_ahead) {
     return failed_precondition("nonce " + std::to_string(entry.nonce) +
                                " is too far ahead of the last used nonce " +
                                std::to_string(sender_last_nonce) + " (at most " +
-                               std::to_string(limits_.max_nonce_ahead) + " ahead)");
+                               std::to_string(limits_.max_nonce_ahead) + " ahead)")
+        .with_reason("nonce_too_far_ahead");
   }
   return Status::ok();
 }
@@ -97,7 +103,8 @@ Result<const Entry*> Mempool::find_replaced(const Entry& entry) const {
     return Status(StatusCode::kAlreadyExists,
                   "nonce " + std::to_string(entry.nonce) +
                       " of this sender is already in the mempool with fee " +
-                      std::to_string(pooled.fee) + "; a replacement must pay a higher fee");
+                      std::to_string(pooled.fee) + "; a replacement must pay a higher fee")
+        .with_reason("nonce_pending");
   }
   return &pooled;
 }
@@ -123,7 +130,8 @@ Result<std::vector<Hash256>> Mempool::plan_evictions(const Entry& entry,
     if (&candidate == replaced) continue;
     if (!outbids(entry, candidate)) {
       return resource_exhausted("mempool full: fee " + std::to_string(entry.fee) +
-                                " does not outbid the cheapest (" + describe_fee(candidate) + ")");
+                                " does not outbid the cheapest (" + describe_fee(candidate) + ")")
+          .with_reason("mempool_full");
     }
     victims.push_back(candidate.id);
     count -= 1;

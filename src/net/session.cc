@@ -382,7 +382,7 @@ void Session::on_written(const error_code& error, std::size_t frames, std::size_
     queued_frames_ -= frames;
     queued_bytes_ -= frame_bytes;
   }
-  if (frames > 0) host_->on_frames_sent(*peer_index_, frames);
+  if (frames > 0) host_->on_frames_sent(*peer_index_, frames, frame_bytes);
   pump();
 }
 

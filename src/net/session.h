@@ -57,7 +57,7 @@ class SessionHost {
   // Called on the session's strand.
   virtual void on_established(const std::shared_ptr<Session>& session) = 0;
   virtual void on_frame(std::uint32_t peer, Bytes frame) = 0;
-  virtual void on_frames_sent(std::uint32_t peer, std::size_t count) = 0;
+  virtual void on_frames_sent(std::uint32_t peer, std::size_t count, std::size_t bytes) = 0;
   virtual void on_closed(const std::shared_ptr<Session>& session) = 0;
 };
 

@@ -119,7 +119,7 @@ class TransportCore : public SessionHost, public std::enable_shared_from_this<Tr
   std::optional<PublicKey> configured_key(std::uint32_t index) const override;
   void on_established(const std::shared_ptr<Session>& session) override;
   void on_frame(std::uint32_t peer, Bytes frame) override;
-  void on_frames_sent(std::uint32_t peer, std::size_t count) override;
+  void on_frames_sent(std::uint32_t peer, std::size_t count, std::size_t bytes) override;
   void on_closed(const std::shared_ptr<Session>& session) override;
 
  private:
@@ -127,6 +127,8 @@ class TransportCore : public SessionHost, public std::enable_shared_from_this<Tr
     PeerAddress address;
     std::atomic<std::uint64_t> frames_in{0};
     std::atomic<std::uint64_t> frames_out{0};
+    std::atomic<std::uint64_t> bytes_in{0};
+    std::atomic<std::uint64_t> bytes_out{0};
     std::atomic<std::uint64_t> disconnects{0};
     std::atomic<std::uint64_t> rejected_handshakes{0};
     // Under mutex_.
@@ -308,11 +310,13 @@ void TransportCore::on_established(const std::shared_ptr<Session>& session) {
 
 void TransportCore::on_frame(std::uint32_t peer, Bytes frame) {
   ++slot(peer)->frames_in;
+  slot(peer)->bytes_in += frame.size();
   call_handler([&] { on_frame_(peer, std::move(frame)); });
 }
 
-void TransportCore::on_frames_sent(std::uint32_t peer, std::size_t count) {
+void TransportCore::on_frames_sent(std::uint32_t peer, std::size_t count, std::size_t bytes) {
   slot(peer)->frames_out += count;
+  slot(peer)->bytes_out += bytes;
 }
 
 void TransportCore::on_closed(const std::shared_ptr<Session>& session) {
@@ -421,6 +425,8 @@ std::vector<PeerStats> TransportCore::stats() const {
     stats.queued_bytes = session ? session->queued_bytes() : 0;
     stats.frames_in = peer->frames_in;
     stats.frames_out = peer->frames_out;
+    stats.bytes_in = peer->bytes_in;
+    stats.bytes_out = peer->bytes_out;
     stats.disconnects = peer->disconnects;
     stats.rejected_handshakes = peer->rejected_handshakes;
     all.push_back(std::move(stats));

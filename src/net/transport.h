@@ -55,6 +55,8 @@ struct PeerStats {
   std::size_t queued_bytes = 0;
   std::uint64_t frames_in = 0;
   std::uint64_t frames_out = 0;
+  std::uint64_t bytes_in = 0;             // frame payloads, before encryption
+  std::uint64_t bytes_out = 0;            // likewise
   std::uint64_t disconnects = 0;          // established sessions lost
   std::uint64_t rejected_handshakes = 0;  // handshakes refused while claiming this index
   std::string last_error;

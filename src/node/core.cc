@@ -43,19 +43,22 @@ class Core::ChainSigner final : public consensus::Signer {
 
 class Core::ChainVerifier final : public consensus::Verifier {
  public:
-  explicit ChainVerifier(const consensus::ValidatorSet& validators) : validators_(validators) {}
+  ChainVerifier(const consensus::ValidatorSet& validators, NodeMetrics& metrics)
+      : validators_(validators), metrics_(metrics) {}
   bool verify(consensus::ValidatorIndex signer, const Hash256& digest,
               const Signature& signature) override {
     if (signer >= validators_.size()) return false;
+    metrics_.consensus_verifications.fetch_add(1, std::memory_order_relaxed);
     return ballast::verify(validators_[signer].key, digest, signature);
   }
 
  private:
   const consensus::ValidatorSet& validators_;
+  NodeMetrics& metrics_;
 };
 
 Core::Core(CoreOptions options, const exchange::Genesis& genesis, const SecretKey& identity,
-           storage::RocksStorage& storage, net::Transport& transport)
+           storage::RocksStorage& storage, net::Transport& transport, NodeMetrics& metrics)
     : options_(std::move(options)),
       genesis_(genesis),
       validators_(validator_set(genesis)),
@@ -63,8 +66,12 @@ Core::Core(CoreOptions options, const exchange::Genesis& genesis, const SecretKe
       storage_(storage),
       transport_(transport),
       signer_(std::make_unique<ChainSigner>(identity)),
-      verifier_(std::make_unique<ChainVerifier>(validators_)),
-      inbox_(options_.inbox_capacity) {
+      verifier_(std::make_unique<ChainVerifier>(validators_, metrics)),
+      inbox_(options_.inbox_capacity),
+      metrics_(metrics),
+      transactions_(options_.transactions),
+      market_feed_(genesis.markets.size(), options_.trades_kept_per_market),
+      stream_(genesis, options_.stream) {
   BALLAST_ASSERT(options_.replica.self < validators_.size());
   BALLAST_ASSERT(validators_[options_.replica.self].key == identity.public_key());
 }
@@ -77,10 +84,24 @@ bool Core::post(CoreInput input) {
   return false;
 }
 
+bool Core::query(std::function<void(CoreView& view)> query) {
+  if (queries_in_flight_.fetch_add(1) >= options_.max_queries_in_flight) {
+    queries_in_flight_.fetch_sub(1);
+    return false;
+  }
+  if (post(CoreQuery{std::move(query)})) return true;
+  queries_in_flight_.fetch_sub(1);
+  return false;
+}
+
 // Restart = latest snapshot + replay of the finalized blocks after it (the replica replays
 // them from storage in start()).
 void Core::start_consensus(std::int64_t now) {
   application_ = std::make_unique<app::ExchangeApplication>(genesis_, options_.application);
+  application_->set_on_executed(
+      [this](const consensus::Block& block, const exchange::BlockResult& result) {
+        on_executed(block, result);
+      });
   if (std::optional<storage::StoredSnapshot> snapshot = storage_.latest_snapshot()) {
     Status restored = application_->restore(snapshot->application_state);
     if (!restored.is_ok()) spdlog::critical("stored snapshot: {}", restored.to_string());
@@ -89,7 +110,9 @@ void Core::start_consensus(std::int64_t now) {
   }
   replica_ = std::make_unique<consensus::Replica>(
       options_.replica, validators_, *signer_, *verifier_, storage_, *application_, genesis_block_);
+  replaying_ = true;
   replica_->start(now);
+  replaying_ = false;
   (void)replica_->take_finalized();  // replayed from storage: already counted and announced
   spdlog::info("consensus started at height {} view {}", replica_->finalized_height(),
                replica_->view());
@@ -120,6 +143,7 @@ void Core::run(const std::atomic<bool>& stop) {
     now = wall_clock_ms();
     replica_->on_tick(now);
     sync_tick(now);
+    transactions_.expire_waiters(now);
     flush();
     report_stalled_finalization(now);
   }
@@ -155,8 +179,17 @@ void Core::handle(CoreInput& input, std::int64_t now) {
   } else if (auto* gossiped = std::get_if<GossipedTransactions>(&input)) {
     for (VerifiedTransaction& tx : gossiped->transactions) {
       application_->note_signature_verified(tx.id);
-      (void)application_->submit(tx.bytes, app::Origin::kPeer);  // refusals: stale or known
+      // Refusals are stale or known transactions: nothing to tell anyone.
+      if (application_->submit(tx.bytes, app::Origin::kPeer).is_ok()) {
+        transactions_.on_pending(tx.id);
+      }
     }
+  } else if (auto* query = std::get_if<CoreQuery>(&input)) {
+    queries_in_flight_.fetch_sub(1);
+    CoreView view{*application_, transactions_, market_feed_, storage_};
+    query->run(view);
+  } else if (auto* stream = std::get_if<StreamInput>(&input)) {
+    on_stream_input(*stream);
   } else if (auto* connection = std::get_if<PeerConnection>(&input)) {
     connected_[connection->peer] = connection->connected;
     if (connection->connected) {
@@ -184,8 +217,57 @@ void Core::on_peer_message(std::uint32_t peer, WireMessage& message, std::int64_
 }
 
 void Core::on_client_transaction(ClientTransaction& input) {
-  application_->note_signature_verified(input.transaction.id);
-  input.reply(application_->submit(input.transaction.bytes, app::Origin::kClient));
+  const Hash256& id = input.transaction.id;
+  application_->note_signature_verified(id);
+  Status status = application_->submit(input.transaction.bytes, app::Origin::kClient);
+  if (status.is_ok()) {
+    transactions_.on_pending(id);
+    metrics_.transactions_accepted.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    metrics_.transactions_rejected.add(status.reason());
+  }
+  bool waiting = false;
+  if (input.wait_until_ms) {
+    // A retried submission waits for the first one: pooled, or already settled.
+    std::optional<TxRecord> known = transactions_.find(id);
+    if (status.is_ok() || known) {
+      waiting = transactions_.wait(id, *input.wait_until_ms, std::move(input.settled)).is_ok();
+    }
+  }
+  input.admitted(std::move(status), waiting);
+}
+
+void Core::on_stream_input(StreamInput& input) {
+  if (input.session == nullptr) {
+    stream_.on_closed(input.closed_id);
+  } else {
+    stream_.on_request(input.session, input.request, market_feed_, application_->exchange());
+  }
+  if (!stream_.wants_books()) market_feed_.deactivate_books();
+}
+
+// Everything derived from executed blocks is updated here, live or while replaying at start.
+void Core::on_executed(const consensus::Block& block, const exchange::BlockResult& result) {
+  if (!replaying_) {
+    metrics_.finalization_latency.observe(wall_clock_ms() - block.timestamp_ms);
+  }
+  metrics_.blocks_finalized.fetch_add(1, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < result.results.size(); ++i) {
+    const exchange::TxResult& tx = result.results[i];
+    transactions_.on_finalized(tx.tx_id, block.height, block.timestamp_ms,
+                               static_cast<std::uint32_t>(i),
+                               std::make_shared<const exchange::TxResult>(tx));
+  }
+  std::vector<std::vector<Trade>> trades = market_feed_.on_block(result, block.timestamp_ms);
+  for (std::size_t market = 0; market < trades.size(); ++market) {
+    for (const Trade& trade : trades[market]) {
+      metrics_.trades[market].fetch_add(1, std::memory_order_relaxed);
+      metrics_.traded_quantity[market].fetch_add(static_cast<std::uint64_t>(trade.quantity),
+                                                 std::memory_order_relaxed);
+    }
+  }
+  std::vector<BookDelta> deltas = market_feed_.diff_books(application_->exchange());
+  stream_.publish({&block, &result, &trades, &deltas});
 }
 
 void Core::flush() {
@@ -198,8 +280,10 @@ void Core::flush() {
     }
   }
   after_finalized(replica_->take_finalized());
-  for (const auto& [id, reason] : application_->take_evicted()) {
+  for (auto& [id, reason] : application_->take_evicted()) {
     spdlog::debug("transaction {} left the mempool: {}", id.hex(), reason);
+    metrics_.transactions_dropped.fetch_add(1, std::memory_order_relaxed);
+    transactions_.on_dropped(id, std::move(reason));
   }
   send_gossip();
   publish_status();
@@ -270,6 +354,8 @@ void Core::publish_status() {
   status.snapshot_height = last_snapshot_height_;
   status.divergence = replica_->divergence();
   status.evidence = replica_->evidence().size();
+  status.finality_waiters = transactions_.waiters();
+  status.stream_sessions = stream_.sessions();
   std::lock_guard lock(status_mutex_);
   published_ = std::move(status);
 }

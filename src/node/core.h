@@ -1,7 +1,9 @@
-// The node's core: one thread that owns consensus, the mempool and execution. Everything else
-// (peer I/O, the HTTP API, signature verification) talks to it through one bounded inbox and
-// reads what it publishes (a status snapshot). It also runs block and snapshot sync for a
-// validator that lags behind its peers, and serves the same to others.
+// The node's core: one thread that owns consensus, the mempool and execution, and what is
+// derived from executed blocks (the transaction index, market data, the stream's
+// subscriptions). Everything else (peer I/O, the HTTP API, signature verification) talks to it
+// through one bounded inbox: inputs, and queries that run on the core thread between rounds and
+// answer through callbacks. It also runs block and snapshot sync for a validator that lags
+// behind its peers, and serves the same to others.
 #pragma once
 
 #include <atomic>
@@ -16,6 +18,10 @@
 #include "consensus/replica.h"
 #include "net/transport.h"
 #include "node/bounded_queue.h"
+#include "node/market_feed.h"
+#include "node/metrics.h"
+#include "node/stream.h"
+#include "node/tx_tracker.h"
 #include "node/verify_pool.h"
 #include "node/wire.h"
 #include "storage/rocks_storage.h"
@@ -35,6 +41,10 @@ struct CoreOptions {
   std::int64_t sync_status_interval_ms = 1'000;
   std::int64_t sync_request_timeout_ms = 5'000;
   std::size_t gossip_batch_bytes = 256 << 10;
+  TxTrackerLimits transactions;
+  std::size_t trades_kept_per_market = 1'000;
+  StreamLimits stream;
+  std::size_t max_queries_in_flight = 1'024;
 };
 
 // A decoded message from an authenticated peer.
@@ -45,7 +55,27 @@ struct PeerMessage {
 // A client's transaction whose signature a verify worker already checked.
 struct ClientTransaction {
   VerifiedTransaction transaction;
-  std::function<void(Status)> reply;  // called on the core thread
+  // The admission outcome, on the core thread. With `wait_until_ms`, a transaction that was
+  // admitted (or is already pooled, or already settled) is waited for: `waiting` is then true
+  // and `settled` answers instead, with the record or, at the deadline, nothing.
+  std::function<void(Status status, bool waiting)> admitted;
+  std::optional<std::int64_t> wait_until_ms;
+  TxTracker::WaiterReply settled;
+};
+// What a query may read, on the core thread.
+struct CoreView {
+  const app::ExchangeApplication& application;
+  const TxTracker& transactions;
+  const MarketFeed& market_feed;
+  storage::RocksStorage& storage;
+};
+struct CoreQuery {
+  std::function<void(CoreView& view)> run;
+};
+struct StreamInput {
+  std::shared_ptr<StreamSession> session;  // null: the session with `closed_id` closed
+  nlohmann::json request;
+  std::uint64_t closed_id = 0;
 };
 struct GossipedTransactions {
   std::vector<VerifiedTransaction> transactions;
@@ -54,8 +84,8 @@ struct PeerConnection {
   std::uint32_t peer = 0;
   bool connected = false;
 };
-using CoreInput =
-    std::variant<PeerMessage, ClientTransaction, GossipedTransactions, PeerConnection>;
+using CoreInput = std::variant<PeerMessage, ClientTransaction, GossipedTransactions, PeerConnection,
+                               CoreQuery, StreamInput>;
 
 // What the core publishes after every round, for the API and the logs.
 struct CoreStatus {
@@ -77,18 +107,23 @@ struct CoreStatus {
   consensus::Height snapshot_height = 0;
   std::optional<std::string> divergence;
   std::size_t evidence = 0;
+  std::size_t finality_waiters = 0;
+  std::size_t stream_sessions = 0;
 };
 
 class Core {
  public:
   Core(CoreOptions options, const exchange::Genesis& genesis, const SecretKey& identity,
-       storage::RocksStorage& storage, net::Transport& transport);
+       storage::RocksStorage& storage, net::Transport& transport, NodeMetrics& metrics);
   ~Core();
   Core(const Core&) = delete;
   Core& operator=(const Core&) = delete;
 
   // Thread-safe. False when the inbox is full; the caller decides what that means.
   bool post(CoreInput input);
+  // Thread-safe. Runs `query` on the core thread between rounds. False when the inbox is full
+  // or max_queries_in_flight queries are already waiting (queries never crowd out consensus).
+  bool query(std::function<void(CoreView& view)> query);
   // Loads the latest snapshot and replays the stored blocks after it, so the status is true
   // before anyone can ask. Call once, before the transport and the API start.
   void start();
@@ -116,6 +151,8 @@ class Core {
   void handle(CoreInput& input, std::int64_t now);
   void on_peer_message(std::uint32_t peer, WireMessage& message, std::int64_t now);
   void on_client_transaction(ClientTransaction& input);
+  void on_stream_input(StreamInput& input);
+  void on_executed(const consensus::Block& block, const exchange::BlockResult& result);
   void flush();
   void after_finalized(const std::vector<consensus::FinalizedBlock>& blocks);
   void maybe_snapshot();
@@ -151,6 +188,12 @@ class Core {
   std::unique_ptr<consensus::Replica> replica_;
   BoundedQueue<CoreInput> inbox_;
   std::atomic<std::uint64_t> inbox_dropped_{0};
+  std::atomic<std::size_t> queries_in_flight_{0};
+  NodeMetrics& metrics_;
+  TxTracker transactions_;
+  MarketFeed market_feed_;
+  StreamHub stream_;
+  bool replaying_ = false;  // executing stored blocks at start: not news to anyone
 
   std::map<std::uint32_t, bool> connected_;
   std::uint64_t transactions_finalized_ = 0;

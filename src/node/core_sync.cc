@@ -284,6 +284,8 @@ void Core::install_snapshot(const SnapshotDownload& download, std::int64_t now) 
   replica_.reset();
   application_.reset();
   start_consensus(now);
+  market_feed_.reset(application_->exchange());
+  stream_.resend_book_snapshots(market_feed_);
   std::vector<consensus::Block> blocks;
   for (const consensus::FinalizedEntry& entry : download.proof) blocks.push_back(entry.block);
   Status applied = replica_->on_finalized_chain(blocks, download.proof.back().finalization, now);

@@ -1,18 +1,18 @@
 #include "node/http_api.h"
 
-#include <charconv>
-
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 
 namespace ballast::node {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -24,11 +24,70 @@ bool is_json_media_type(beast::string_view content_type) {
   return beast::iequals(media, "application/json");
 }
 
-ApiResponse error_response(unsigned status, std::string_view code, std::string reason) {
-  return {status, {{"status", "rejected"}, {"code", code}, {"reason", std::move(reason)}}};
+ApiResponse error_response(unsigned status, std::string_view code, std::string_view reason,
+                           std::string message) {
+  return ApiResponse(status, {{"status", "rejected"},
+                              {"code", code},
+                              {"reason", reason},
+                              {"message", std::move(message)}});
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> percent_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] != '%') {
+      out += text[i];
+    } else {
+      if (i + 2 >= text.size()) return std::nullopt;
+      int high = hex_digit(text[i + 1]);
+      int low = hex_digit(text[i + 2]);
+      if (high < 0 || low < 0) return std::nullopt;
+      out += static_cast<char>(high * 16 + low);
+      i += 2;
+    }
+  }
+  return out;
+}
+
+HttpMethod method_of(http::verb verb) {
+  switch (verb) {
+    case http::verb::get:
+      return HttpMethod::kGet;
+    case http::verb::post:
+      return HttpMethod::kPost;
+    default:
+      return HttpMethod::kOther;
+  }
 }
 
 }  // namespace
+
+std::optional<std::map<std::string, std::string>> parse_query(std::string_view query) {
+  std::map<std::string, std::string> pairs;
+  while (!query.empty()) {
+    std::size_t end = query.find('&');
+    std::string_view pair = query.substr(0, end);
+    query = end == std::string_view::npos ? std::string_view() : query.substr(end + 1);
+    if (pair.empty()) continue;
+    std::size_t equals = pair.find('=');
+    auto key = percent_decode(pair.substr(0, equals));
+    auto value = percent_decode(equals == std::string_view::npos ? std::string_view()
+                                                                 : pair.substr(equals + 1));
+    if (!key || !value) return std::nullopt;
+    pairs[*key] = *value;
+  }
+  return pairs;
+}
 
 // What the listener and every session share; sessions hold it, so it outlives the HttpApi
 // object for as long as a connection is still open.
@@ -36,6 +95,7 @@ struct ServerState {
   ApiOptions options;
   ApiHandlers handlers;
   std::atomic<std::size_t> open_sessions{0};
+  std::atomic<std::size_t> open_streams{0};
 };
 
 class HttpApi::Session : public std::enable_shared_from_this<HttpApi::Session> {
@@ -53,12 +113,15 @@ class HttpApi::Session : public std::enable_shared_from_this<HttpApi::Session> {
 
   // Too many connections: answer once, then close.
   void refuse() {
-    respond(error_response(503, "resource_exhausted", "too many connections"), false);
+    respond(
+        error_response(503, "resource_exhausted", "too_many_connections", "too many connections"),
+        false);
   }
 
  private:
   void read() {
     parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(options_.max_header_bytes));
     parser_->body_limit(options_.max_body_bytes);
     stream_.expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
     http::async_read(stream_, buffer_, *parser_,
@@ -69,55 +132,100 @@ class HttpApi::Session : public std::enable_shared_from_this<HttpApi::Session> {
 
   void on_read(beast::error_code error) {
     if (error == http::error::body_limit) {
-      respond(error_response(413, "invalid_argument", "request body too large"), false);
+      respond(
+          error_response(413, "invalid_argument", "body_too_large",
+                         "request body over " + std::to_string(options_.max_body_bytes) + " bytes"),
+          false);
       return;
     }
-    if (error) return;  // closed, timed out or malformed: nothing to answer
+    if (error == http::error::header_limit) {
+      respond(error_response(
+                  431, "invalid_argument", "headers_too_large",
+                  "request headers over " + std::to_string(options_.max_header_bytes) + " bytes"),
+              false);
+      return;
+    }
+    if (error == http::error::end_of_stream || error == beast::error::timeout ||
+        error == asio::error::connection_reset || error == asio::error::operation_aborted) {
+      return;  // closed or idle: nothing to answer
+    }
+    if (error) {
+      respond(error_response(400, "invalid_argument", "malformed_request",
+                             "malformed HTTP request: " + error.message()),
+              false);
+      return;
+    }
     request_ = parser_->release();
-    route();
+    if (websocket::is_upgrade(request_)) {
+      upgrade();
+      return;
+    }
+    dispatch();
   }
 
-  void route() {
+  void upgrade() {
+    if (request_.target() != "/v1/stream") {
+      respond(error_response(404, "not_found", "no_such_endpoint",
+                             "WebSocket upgrades are served on /v1/stream only"),
+              false);
+      return;
+    }
+    if (state_->open_streams.fetch_add(1) >= options_.max_stream_sessions) {
+      state_->open_streams.fetch_sub(1);
+      respond(
+          error_response(503, "resource_exhausted", "too_many_streams", "too many stream sessions"),
+          false);
+      return;
+    }
+    auto state = state_;
+    auto session =
+        std::make_shared<StreamSession>(stream_.release_socket(), options_.stream,
+                                        handlers_.stream_request, [state](std::uint64_t id) {
+                                          state->open_streams.fetch_sub(1);
+                                          state->handlers.stream_closed(id);
+                                        });
+    session->start(std::move(request_));
+  }
+
+  void dispatch() {
     std::string target(request_.target());
-    std::string query;
+    ApiRequest request;
+    request.method = method_of(request_.method());
     if (auto mark = target.find('?'); mark != std::string::npos) {
-      query = target.substr(mark + 1);
+      auto query = parse_query(std::string_view(target).substr(mark + 1));
+      if (!query) {
+        respond(
+            error_response(400, "invalid_argument", "malformed_query", "malformed query string"),
+            false);
+        return;
+      }
+      request.query = std::move(*query);
       target.resize(mark);
     }
-    if (target == "/v1/status" && request_.method() == http::verb::get) {
-      std::optional<std::uint64_t> at;
-      if (query.starts_with("at=")) {
-        auto [end, error] =
-            std::from_chars(query.data() + 3, query.data() + query.size(), at.emplace());
-        if (error != std::errc() || end != query.data() + query.size()) {
-          respond(error_response(400, "invalid_argument", "at= must be a height"), false);
-          return;
-        }
-      }
-      respond(handlers_.status(at), request_.keep_alive());
-    } else if (target == "/v1/tx" && request_.method() == http::verb::post) {
-      bool is_json = is_json_media_type(request_[http::field::content_type]);
-      auto self = shared_from_this();
-      handlers_.submit_transaction(
-          std::move(request_.body()), is_json, [self](ApiResponse response) {
-            asio::post(self->stream_.get_executor(), [self, response = std::move(response)] {
-              self->respond(response, self->request_.keep_alive());
-            });
-          });
-    } else if (target == "/v1/status" || target == "/v1/tx") {
-      respond(error_response(405, "invalid_argument", "method not allowed"), false);
-    } else {
-      respond(error_response(404, "not_found", "no such endpoint: " + target), false);
-    }
+    request.path = std::move(target);
+    request.body = std::move(request_.body());
+    request.body_is_json = is_json_media_type(request_[http::field::content_type]);
+    bool keep_alive = request_.keep_alive();
+    handlers_.handle(std::move(request), [self = shared_from_this(),
+                                          keep_alive](ApiResponse response) {
+      asio::post(self->stream_.get_executor(), [self, keep_alive, response = std::move(response)] {
+        self->respond(response, keep_alive);
+      });
+    });
   }
 
   void respond(const ApiResponse& response, bool keep_alive) {
     auto message = std::make_shared<http::response<http::string_body>>();
     message->version(11);
     message->result(response.status);
-    message->set(http::field::content_type, "application/json");
+    if (response.text) {
+      message->set(http::field::content_type, response.text_content_type);
+      message->body() = *response.text;
+    } else {
+      message->set(http::field::content_type, "application/json");
+      message->body() = response.body.dump() + "\n";
+    }
     message->keep_alive(keep_alive);
-    message->body() = response.body.dump() + "\n";
     message->prepare_payload();
     stream_.expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));
     http::async_write(stream_, *message,
@@ -146,8 +254,7 @@ class HttpApi::Listener : public std::enable_shared_from_this<HttpApi::Listener>
       : io_(io),
         acceptor_(asio::make_strand(io)),
         state_(std::make_shared<ServerState>()),
-        options_(state_->options),
-        handlers_(state_->handlers) {
+        options_(state_->options) {
     state_->options = std::move(options);
     state_->handlers = std::move(handlers);
   }
@@ -170,6 +277,7 @@ class HttpApi::Listener : public std::enable_shared_from_this<HttpApi::Listener>
   }
 
   std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  const ServerState& state() const { return *state_; }
 
   void stop() {
     asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
@@ -201,8 +309,7 @@ class HttpApi::Listener : public std::enable_shared_from_this<HttpApi::Listener>
   asio::io_context& io_;
   tcp::acceptor acceptor_;
   std::shared_ptr<ServerState> state_;
-  const ApiOptions& options_;    // in state_
-  const ApiHandlers& handlers_;  // in state_
+  const ApiOptions& options_;  // in state_
 };
 
 HttpApi::HttpApi(asio::io_context& io, ApiOptions options, ApiHandlers handlers)
@@ -218,6 +325,12 @@ std::uint16_t HttpApi::port() const {
 }
 void HttpApi::stop() {
   listener_->stop();
+}
+std::size_t HttpApi::open_connections() const {
+  return listener_->state().open_sessions.load();
+}
+std::size_t HttpApi::open_stream_sessions() const {
+  return listener_->state().open_streams.load();
 }
 
 }  // namespace ballast::node

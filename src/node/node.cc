@@ -8,61 +8,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "node/api_routes.h"
 #include "node/core.h"
 #include "node/http_api.h"
-#include "node/transaction_json.h"
 
 namespace ballast::node {
 
 namespace {
-
-unsigned http_status_for(const Status& status) {
-  switch (status.code()) {
-    case StatusCode::kOk:
-      return 202;
-    case StatusCode::kAlreadyExists:
-    case StatusCode::kFailedPrecondition:
-      return 409;
-    case StatusCode::kResourceExhausted:
-      return 429;
-    case StatusCode::kIoError:
-    case StatusCode::kCorruption:
-      return 500;
-    default:
-      return 400;
-  }
-}
-
-ApiResponse transaction_response(const Status& status, const Hash256& id) {
-  if (status.is_ok()) return {202, {{"status", "accepted"}, {"hash", id.hex()}}};
-  return {http_status_for(status),
-          {{"status", "rejected"},
-           {"hash", id.hex()},
-           {"code", status_code_name(status.code())},
-           {"reason", status.message()}}};
-}
-
-nlohmann::json status_json(const CoreStatus& status) {
-  nlohmann::json json = {{"validator_index", status.validator_index},
-                         {"height", status.height},
-                         {"view", status.view},
-                         {"leader", status.leader},
-                         {"state_root", status.state_root},
-                         {"block_hash", status.block_hash},
-                         {"peers_connected", status.peers_connected},
-                         {"mempool_transactions", status.mempool_transactions},
-                         {"mempool_bytes", status.mempool_bytes},
-                         {"inbox_queued", status.inbox_queued},
-                         {"inbox_dropped", status.inbox_dropped},
-                         {"views_nullified", status.views_nullified},
-                         {"transactions_finalized", status.transactions_finalized},
-                         {"bad_peer_messages", status.bad_peer_messages},
-                         {"sync", status.sync_state},
-                         {"snapshot_height", status.snapshot_height},
-                         {"evidence", status.evidence}};
-  json["divergence"] = status.divergence ? nlohmann::json(*status.divergence) : nlohmann::json();
-  return json;
-}
 
 spdlog::level::level_enum spdlog_level(LogLevel level) {
   switch (level) {
@@ -151,17 +103,19 @@ class Validator {
 
  private:
   void on_frame(std::uint32_t peer, Bytes frame);
-  void submit(std::string body, bool is_json, ApiHandlers::Reply reply);
+  ApiHandlers api_handlers();
 
   const NodeConfig& config_;
   exchange::Genesis genesis_;
   SecretKey identity_;
   std::unique_ptr<storage::RocksStorage> storage_;
+  NodeMetrics metrics_;
   boost::asio::io_context io_;
   std::unique_ptr<net::Transport> transport_;
   std::unique_ptr<Core> core_;
   // Declared after the core so it is destroyed first: its workers post to the core.
   VerifyPool verify_pool_;
+  std::unique_ptr<ApiRoutes> routes_;
   std::unique_ptr<HttpApi> api_;
   WireLimits wire_limits_;
   std::atomic<std::uint64_t> bad_frames_{0};
@@ -173,6 +127,7 @@ Validator::Validator(const NodeConfig& config, exchange::Genesis genesis, Secret
       genesis_(std::move(genesis)),
       identity_(std::move(identity)),
       storage_(std::move(storage)),
+      metrics_(genesis_.markets.size()),
       verify_pool_(genesis_.chain_id, config.verify_threads, 10'000, 200'000) {
   transport_ = std::make_unique<net::Transport>(
       io_, transport_config(config, genesis_.chain_id), identity_,
@@ -182,21 +137,30 @@ Validator::Validator(const NodeConfig& config, exchange::Genesis genesis, Secret
       });
   CoreOptions options = core_options(config, genesis_);
   wire_limits_ = options.wire;
-  core_ = std::make_unique<Core>(std::move(options), genesis_, identity_, *storage_, *transport_);
+  core_ = std::make_unique<Core>(std::move(options), genesis_, identity_, *storage_, *transport_,
+                                 metrics_);
+  routes_ = std::make_unique<ApiRoutes>(genesis_, *core_, verify_pool_, *transport_, metrics_);
+  api_ = std::make_unique<HttpApi>(io_, api_options(config), api_handlers());
+  routes_->set_server(api_.get());
+}
+
+ApiHandlers Validator::api_handlers() {
   ApiHandlers handlers;
-  handlers.submit_transaction = [this](std::string body, bool is_json, ApiHandlers::Reply reply) {
-    submit(std::move(body), is_json, std::move(reply));
+  handlers.handle = [this](ApiRequest request, ApiHandlers::Reply reply) {
+    routes_->handle(std::move(request), std::move(reply));
   };
-  handlers.status = [this](std::optional<std::uint64_t> at) {
-    nlohmann::json json = status_json(core_->status());
-    if (at) {
-      std::optional<Hash256> root = core_->root_at(*at);
-      json["at"] = {{"height", *at},
-                    {"state_root", root ? nlohmann::json(root->hex()) : nlohmann::json()}};
+  handlers.stream_request = [this](const std::shared_ptr<StreamSession>& session,
+                                   nlohmann::json request) {
+    if (!core_->post(StreamInput{session, std::move(request), 0})) {
+      session->deliver(std::make_shared<const std::string>(
+          R"({"type":"error","code":"resource_exhausted","reason":"overloaded"})"));
     }
-    return ApiResponse{200, std::move(json)};
   };
-  api_ = std::make_unique<HttpApi>(io_, api_options(config), std::move(handlers));
+  handlers.stream_closed = [this](std::uint64_t id) {
+    // A full inbox loses this; the hub finds the closed session on its own later.
+    (void)core_->post(StreamInput{nullptr, nullptr, id});
+  };
+  return handlers;
 }
 
 void Validator::on_frame(std::uint32_t peer, Bytes frame) {
@@ -220,33 +184,6 @@ void Validator::on_frame(std::uint32_t peer, Bytes frame) {
     return;
   }
   (void)core_->post(PeerMessage{peer, std::move(message).value()});  // full: consensus resends
-}
-
-void Validator::submit(std::string body, bool is_json, ApiHandlers::Reply reply) {
-  auto bytes = transaction_bytes_from_body(body, is_json, genesis_);
-  if (!bytes.is_ok()) {
-    reply(transaction_response(bytes.status(), Hash256{}));
-    return;
-  }
-  std::vector<Bytes> job;
-  job.push_back(std::move(bytes).value());
-  auto on_verified = [this, reply](std::vector<Result<VerifiedTransaction>> verdicts) {
-    Result<VerifiedTransaction>& verdict = verdicts.front();
-    if (!verdict.is_ok()) {
-      reply(transaction_response(verdict.status(), Hash256{}));
-      return;
-    }
-    Hash256 id = verdict->id;
-    ClientTransaction input{std::move(verdict).value(), [reply, id](Status status) {
-                              reply(transaction_response(status, id));
-                            }};
-    if (!core_->post(std::move(input))) {
-      reply(transaction_response(resource_exhausted("node overloaded: try again"), id));
-    }
-  };
-  if (!verify_pool_.submit(std::move(job), std::move(on_verified))) {
-    reply(transaction_response(resource_exhausted("node overloaded: try again"), Hash256{}));
-  }
 }
 
 Status Validator::start() {

@@ -34,9 +34,16 @@ void VerifyPool::work() {
 
 Result<VerifiedTransaction> VerifyPool::verify(Bytes bytes) {
   Hash256 id = sha256(bytes);
-  if (cached(id)) return VerifiedTransaction{id, std::move(bytes)};
-  BALLAST_ASSIGN_OR_RETURN(exchange::Transaction tx, exchange::Transaction::decode(bytes));
-  if (!tx.signature_valid(chain_id_)) return permission_denied("signature does not verify");
+  if (cached(id)) {
+    cache_hits_.fetch_add(1, std::memory_order_relaxed);
+    return VerifiedTransaction{id, std::move(bytes)};
+  }
+  auto tx = exchange::Transaction::decode(bytes);
+  if (!tx.is_ok()) return Status(tx.status()).with_reason("malformed");
+  verifications_.fetch_add(1, std::memory_order_relaxed);
+  if (!tx->signature_valid(chain_id_)) {
+    return permission_denied("signature does not verify").with_reason("bad_signature");
+  }
   remember(id);
   return VerifiedTransaction{id, std::move(bytes)};
 }

@@ -32,6 +32,9 @@ class VerifyPool {
   // False when the queue is full: the caller reports overload, nothing was queued.
   bool submit(std::vector<Bytes> transactions, Done done);
   std::size_t queued() const { return jobs_.size(); }
+  // Signatures checked (cache hits excluded), and transactions found in the cache.
+  std::uint64_t verifications() const { return verifications_.load(std::memory_order_relaxed); }
+  std::uint64_t cache_hits() const { return cache_hits_.load(std::memory_order_relaxed); }
 
  private:
   struct Job {
@@ -48,6 +51,8 @@ class VerifyPool {
   BoundedQueue<Job> jobs_;
   std::mutex cache_mutex_;
   std::unordered_set<Hash256, app::Hash256Hasher> verified_;
+  std::atomic<std::uint64_t> verifications_{0};
+  std::atomic<std::uint64_t> cache_hits_{0};
   std::vector<std::thread> workers_;
 };
 

@@ -10,6 +10,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 
 namespace ballast::node {
 namespace {
@@ -112,65 +113,86 @@ bool can_connect(std::uint16_t port) {
   return !error;
 }
 
-struct Submission {
-  std::string body;
-  bool is_json = false;
-};
-
-// What the server handed to the handlers, with a way to wait for it. The handlers run on the
-// server's thread.
+// What the server handed to the handler, with a way to wait for it. The handler runs on the
+// server's thread: it answers GETs at once with what it saw, and POSTs too unless told to defer.
 class Recorder {
  public:
   ApiHandlers handlers() {
     ApiHandlers result;
-    result.status = [this](std::optional<std::uint64_t> at_height) {
-      std::lock_guard lock(mutex_);
-      status_heights_.push_back(at_height);
-      Json body = {{"height", 1'234}, {"view", 1'290}, {"sync", "idle"}};
-      if (at_height) body["at"] = {{"height", *at_height}, {"state_root", nullptr}};
-      return ApiResponse{200, body};
-    };
-    result.submit_transaction = [this](std::string body, bool is_json, ApiHandlers::Reply reply) {
+    result.handle = [this](ApiRequest request, ApiHandlers::Reply reply) {
       std::unique_lock lock(mutex_);
-      submissions_.push_back({std::move(body), is_json});
+      requests_.push_back(request);
       changed_.notify_all();
-      if (defer_) {
+      if (defer_ && request.method == HttpMethod::kPost) {
         pending_ = std::move(reply);
         return;
       }
       lock.unlock();
-      reply(ApiResponse{202, {{"status", "accepted"}, {"hash", "00ff"}}});
+      Json query = Json::object();
+      for (const auto& [key, value] : request.query) query[key] = value;
+      reply(ApiResponse(200, {{"path", request.path}, {"query", query}}));
+    };
+    result.stream_request = [this](const std::shared_ptr<StreamSession>& session, Json request) {
+      std::lock_guard lock(mutex_);
+      stream_requests_.push_back(request);
+      last_session_ = session;
+      changed_.notify_all();
+      // Echo, so the test sees the session can be written to.
+      session->deliver(std::make_shared<const std::string>(Json{{"echo", request}}.dump()));
+    };
+    result.stream_closed = [this](std::uint64_t id) {
+      std::lock_guard lock(mutex_);
+      closed_streams_.push_back(id);
+      changed_.notify_all();
     };
     return result;
   }
 
-  // From now on, submissions wait for the test to reply.
+  // From now on, POSTs wait for the test to reply.
   void defer_replies() {
     std::lock_guard lock(mutex_);
     defer_ = true;
   }
 
-  // The reply of the next deferred submission, once the server has handed it over.
+  // The reply of the next deferred POST, once the server has handed it over.
   ApiHandlers::Reply wait_for_pending() {
     std::unique_lock lock(mutex_);
     EXPECT_TRUE(changed_.wait_for(lock, kPatience, [&] { return pending_ != nullptr; }));
     return std::exchange(pending_, nullptr);
   }
 
-  std::vector<std::optional<std::uint64_t>> status_heights() const {
-    std::lock_guard lock(mutex_);
-    return status_heights_;
+  std::shared_ptr<StreamSession> wait_for_stream_request() {
+    std::unique_lock lock(mutex_);
+    EXPECT_TRUE(changed_.wait_for(lock, kPatience, [&] { return last_session_ != nullptr; }));
+    return last_session_;
   }
-  std::vector<Submission> submissions() const {
+
+  bool wait_for_stream_closed() {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, kPatience, [&] { return !closed_streams_.empty(); });
+  }
+
+  std::vector<ApiRequest> requests() const {
     std::lock_guard lock(mutex_);
-    return submissions_;
+    return requests_;
+  }
+  // Sessions must not outlive the io_context they were made on.
+  void forget_sessions() {
+    std::lock_guard lock(mutex_);
+    last_session_.reset();
+  }
+  std::vector<Json> stream_requests() const {
+    std::lock_guard lock(mutex_);
+    return stream_requests_;
   }
 
  private:
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::vector<std::optional<std::uint64_t>> status_heights_;
-  std::vector<Submission> submissions_;
+  std::vector<ApiRequest> requests_;
+  std::vector<Json> stream_requests_;
+  std::shared_ptr<StreamSession> last_session_;
+  std::vector<std::uint64_t> closed_streams_;
   bool defer_ = false;
   ApiHandlers::Reply pending_;
 };
@@ -192,6 +214,7 @@ class NodeHttpApiTest : public ::testing::Test {
     if (api_) api_->stop();
     io_.stop();  // open keep-alive connections would otherwise keep it running
     if (server_.joinable()) server_.join();
+    recorder_.forget_sessions();
   }
 
   Recorder recorder_;  // outlives the server, whose handlers point to it
@@ -201,64 +224,42 @@ class NodeHttpApiTest : public ::testing::Test {
   std::thread server_;
 };
 
-TEST_F(NodeHttpApiTest, StatusReturnsTheHandlersJson) {
-  start();
-  Client client(port_);
-  Reply reply = client.request(http::verb::get, "/v1/status");
-  EXPECT_EQ(reply.status, 200u);
-  EXPECT_EQ(reply.body, (Json{{"height", 1'234}, {"view", 1'290}, {"sync", "idle"}}));
-  ASSERT_EQ(recorder_.status_heights().size(), 1u);
-  EXPECT_EQ(recorder_.status_heights()[0], std::nullopt);
+TEST(ParseQueryTest, DecodesPairsAndRefusesBadEscapes) {
+  auto pairs = parse_query("depth=5&name=a%20b+c&flag&&x=1&x=2");
+  ASSERT_TRUE(pairs.has_value());
+  EXPECT_EQ((*pairs)["depth"], "5");
+  EXPECT_EQ((*pairs)["name"], "a b c");
+  EXPECT_EQ((*pairs)["flag"], "");
+  EXPECT_EQ((*pairs)["x"], "2") << "a repeated key keeps its last value";
+  EXPECT_FALSE(parse_query("a=%zz").has_value());
+  EXPECT_FALSE(parse_query("a=%4").has_value());
+  EXPECT_TRUE(parse_query("")->empty());
 }
 
-TEST_F(NodeHttpApiTest, StatusPassesTheRequestedHeight) {
-  start();
-  Client client(port_);
-  Reply reply = client.request(http::verb::get, "/v1/status?at=12");
-  EXPECT_EQ(reply.status, 200u);
-  EXPECT_EQ(reply.body["at"]["height"], 12);
-  ASSERT_EQ(recorder_.status_heights().size(), 1u);
-  EXPECT_EQ(recorder_.status_heights()[0], 12u);
-}
-
-TEST_F(NodeHttpApiTest, StatusRefusesAHeightThatIsNotANumber) {
-  start();
-  for (const char* query : {"at=x", "at=", "at=12x", "at=-1", "at=99999999999999999999"}) {
-    SCOPED_TRACE(query);
-    Client client(port_);
-    Reply reply = client.request(http::verb::get, std::string("/v1/status?") + query);
-    EXPECT_EQ(reply.status, 400u);
-    EXPECT_EQ(reply.body["status"], "rejected");
-    EXPECT_EQ(reply.body["code"], "invalid_argument");
-    EXPECT_EQ(reply.body["reason"], "at= must be a height");
-  }
-  EXPECT_TRUE(recorder_.status_heights().empty()) << "the handler must not see a bad request";
-}
-
-TEST_F(NodeHttpApiTest, TransactionBodyAndFormReachTheHandler) {
+TEST_F(NodeHttpApiTest, RequestPartsReachTheHandler) {
   start();
   const std::string binary("\x01\x00\xff\x7f binary", 11);
   const std::string json = R"({"sender":"ab"})";
   Client client(port_);  // one keep-alive connection for every request
   Reply first = client.request(http::verb::post, "/v1/tx", binary, "application/octet-stream");
-  Reply second = client.request(http::verb::post, "/v1/tx", json, "application/json");
-  Reply third = client.request(http::verb::post, "/v1/tx", json, "application/json; charset=utf-8");
-  Reply fourth = client.request(http::verb::post, "/v1/tx", binary);
-
-  for (const Reply& reply : {first, second, third, fourth}) {
-    EXPECT_EQ(reply.status, 202u);
-    EXPECT_EQ(reply.body, (Json{{"status", "accepted"}, {"hash", "00ff"}}));
+  Reply second = client.request(http::verb::post, "/v1/tx?wait=finalized", json,
+                                "application/json; charset=utf-8");
+  Reply third = client.request(http::verb::get, "/v1/book/BTC-USD?depth=5");
+  for (const Reply& reply : {first, second, third}) {
+    EXPECT_EQ(reply.status, 200u);
     EXPECT_TRUE(reply.keep_alive);
   }
-  std::vector<Submission> submissions = recorder_.submissions();
-  ASSERT_EQ(submissions.size(), 4u);
-  EXPECT_EQ(submissions[0].body, binary);
-  EXPECT_FALSE(submissions[0].is_json);
-  EXPECT_EQ(submissions[1].body, json);
-  EXPECT_TRUE(submissions[1].is_json);
-  EXPECT_TRUE(submissions[2].is_json);
-  EXPECT_EQ(submissions[3].body, binary);
-  EXPECT_FALSE(submissions[3].is_json) << "no content type means the binary form";
+  EXPECT_EQ(third.body["path"], "/v1/book/BTC-USD");
+  EXPECT_EQ(third.body["query"]["depth"], "5");
+  std::vector<ApiRequest> requests = recorder_.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0].method, HttpMethod::kPost);
+  EXPECT_EQ(requests[0].body, binary);
+  EXPECT_FALSE(requests[0].body_is_json);
+  EXPECT_EQ(requests[1].path, "/v1/tx");
+  EXPECT_EQ(requests[1].query.at("wait"), "finalized");
+  EXPECT_TRUE(requests[1].body_is_json);
+  EXPECT_EQ(requests[2].method, HttpMethod::kGet);
 }
 
 // Media types are case-insensitive (RFC 9110, 8.3.1): "Application/JSON" is JSON. Regression
@@ -266,9 +267,9 @@ TEST_F(NodeHttpApiTest, TransactionBodyAndFormReachTheHandler) {
 TEST_F(NodeHttpApiTest, ContentTypeIsMatchedWithoutRegardToCase) {
   start();
   Client client(port_);
-  EXPECT_EQ(client.request(http::verb::post, "/v1/tx", "{}", "Application/JSON").status, 202u);
-  ASSERT_EQ(recorder_.submissions().size(), 1u);
-  EXPECT_TRUE(recorder_.submissions()[0].is_json);
+  EXPECT_EQ(client.request(http::verb::post, "/v1/tx", "{}", "Application/JSON").status, 200u);
+  ASSERT_EQ(recorder_.requests().size(), 1u);
+  EXPECT_TRUE(recorder_.requests()[0].body_is_json);
 }
 
 TEST_F(NodeHttpApiTest, AReplyFromAnotherThreadLaterIsDelivered) {
@@ -279,23 +280,46 @@ TEST_F(NodeHttpApiTest, AReplyFromAnotherThreadLaterIsDelivered) {
   ApiHandlers::Reply reply = recorder_.wait_for_pending();
   ASSERT_TRUE(static_cast<bool>(reply));
   std::thread replier([reply] {
-    reply(ApiResponse{429,
-                      {{"status", "rejected"},
-                       {"code", "resource_exhausted"},
-                       {"reason", "node overloaded: try again"}}});
+    reply(ApiResponse(
+        429, {{"status", "rejected"}, {"code", "resource_exhausted"}, {"reason", "overloaded"}}));
   });
   replier.join();
 
   Reply answer = client.receive();
   EXPECT_EQ(answer.status, 429u);
-  EXPECT_EQ(answer.body["reason"], "node overloaded: try again");
+  EXPECT_EQ(answer.body["reason"], "overloaded");
 
   // The connection serves the next request after a late reply.
   ASSERT_FALSE(client.send(http::verb::post, "/v1/tx", "next", "application/octet-stream"));
-  recorder_.wait_for_pending()(ApiResponse{202, {{"status", "accepted"}, {"hash", "01"}}});
+  recorder_.wait_for_pending()(ApiResponse(202, {{"status", "accepted"}, {"hash", "01"}}));
   EXPECT_EQ(client.receive().body["hash"], "01");
-  ASSERT_EQ(recorder_.submissions().size(), 2u);
-  EXPECT_EQ(recorder_.submissions()[1].body, "next");
+  ASSERT_EQ(recorder_.requests().size(), 2u);
+  EXPECT_EQ(recorder_.requests()[1].body, "next");
+}
+
+TEST_F(NodeHttpApiTest, PlainTextRepliesKeepTheirContentType) {
+  ApiHandlers handlers;
+  handlers.handle = [](ApiRequest, ApiHandlers::Reply reply) {
+    reply(ApiResponse::plain(200, "metric 1\n", "text/plain; version=0.0.4"));
+  };
+  handlers.stream_request = [](const std::shared_ptr<StreamSession>&, Json) {};
+  handlers.stream_closed = [](std::uint64_t) {};
+  HttpApi api(io_, ApiOptions{}, handlers);
+  ASSERT_TRUE(api.start().is_ok());
+  std::thread server([this] { io_.run(); });
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), api.port()));
+  http::request<http::string_body> request{http::verb::get, "/metrics", 11};
+  http::write(stream, request);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(stream, buffer, response);
+  EXPECT_EQ(response.body(), "metric 1\n");
+  EXPECT_EQ(response[http::field::content_type], "text/plain; version=0.0.4");
+  api.stop();
+  io_.stop();
+  server.join();
 }
 
 TEST_F(NodeHttpApiTest, RefusesABodyOverTheLimit) {
@@ -304,39 +328,54 @@ TEST_F(NodeHttpApiTest, RefusesABodyOverTheLimit) {
   start(options);
   {
     Client client(port_);
-    EXPECT_EQ(client.request(http::verb::post, "/v1/tx", std::string(16, 'a')).status, 202u);
+    EXPECT_EQ(client.request(http::verb::post, "/v1/tx", std::string(16, 'a')).status, 200u);
   }
   Client client(port_);
   Reply reply = client.request(http::verb::post, "/v1/tx", std::string(17, 'a'));
   EXPECT_EQ(reply.status, 413u);
   EXPECT_EQ(reply.body["code"], "invalid_argument");
-  EXPECT_EQ(reply.body["reason"], "request body too large");
+  EXPECT_EQ(reply.body["reason"], "body_too_large");
   EXPECT_TRUE(client.closed_by_server());
-  EXPECT_EQ(recorder_.submissions().size(), 1u) << "an oversized body never reaches the handler";
+  EXPECT_EQ(recorder_.requests().size(), 1u) << "an oversized body never reaches the handler";
 }
 
-TEST_F(NodeHttpApiTest, UnknownPathIsNotFound) {
-  start();
+TEST_F(NodeHttpApiTest, RefusesHeadersOverTheLimit) {
+  ApiOptions options;
+  options.max_header_bytes = 512;
+  start(options);
   Client client(port_);
-  Reply reply = client.request(http::verb::get, "/v1/nothing?at=1");
-  EXPECT_EQ(reply.status, 404u);
-  EXPECT_EQ(reply.body["code"], "not_found");
-  EXPECT_EQ(reply.body["reason"], "no such endpoint: /v1/nothing");
+  Reply reply = client.request(http::verb::get, "/v1/status?pad=" + std::string(600, 'x'));
+  EXPECT_EQ(reply.status, 431u);
+  EXPECT_EQ(reply.body["reason"], "headers_too_large");
+  EXPECT_TRUE(client.closed_by_server());
+  EXPECT_TRUE(recorder_.requests().empty());
 }
 
-TEST_F(NodeHttpApiTest, WrongMethodIsNotAllowed) {
+TEST_F(NodeHttpApiTest, MalformedRequestsGetAJsonErrorAndOthersAreUnaffected) {
   start();
-  const std::vector<std::pair<http::verb, std::string>> cases = {
-      {http::verb::get, "/v1/tx"}, {http::verb::post, "/v1/status"}, {http::verb::put, "/v1/tx"}};
-  for (const auto& [method, target] : cases) {
-    SCOPED_TRACE(target);
-    Client client(port_);
-    Reply reply = client.request(method, target, "{}", "application/json");
-    EXPECT_EQ(reply.status, 405u);
-    EXPECT_EQ(reply.body["reason"], "method not allowed");
+  Client healthy(port_);
+  ASSERT_EQ(healthy.request(http::verb::get, "/v1/status").status, 200u);
+  for (const std::string& garbage :
+       {std::string("NOT HTTP AT ALL\r\n\r\n"), std::string("GET /v1/status HTTP/9.9\r\n\r\n"),
+        std::string("POST /v1/tx HTTP/1.1\r\nContent-Length: x\r\n\r\n")}) {
+    SCOPED_TRACE(garbage);
+    asio::io_context io;
+    tcp::socket socket(io);
+    socket.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_));
+    asio::write(socket, asio::buffer(garbage));
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    beast::error_code error;
+    http::read(socket, buffer, response, error);
+    ASSERT_FALSE(error) << error.message();
+    EXPECT_EQ(response.result_int(), 400u);
+    EXPECT_EQ(Json::parse(response.body())["reason"], "malformed_request");
   }
-  EXPECT_TRUE(recorder_.status_heights().empty());
-  EXPECT_TRUE(recorder_.submissions().empty());
+  Client bad_query(port_);
+  Reply reply = bad_query.request(http::verb::get, "/v1/status?a=%zz");
+  EXPECT_EQ(reply.status, 400u);
+  EXPECT_EQ(reply.body["reason"], "malformed_query");
+  EXPECT_EQ(healthy.request(http::verb::get, "/v1/status").status, 200u);
 }
 
 TEST_F(NodeHttpApiTest, ConnectionsOverTheLimitAreRefusedWhileOthersStayOpen) {
@@ -350,11 +389,11 @@ TEST_F(NodeHttpApiTest, ConnectionsOverTheLimitAreRefusedWhileOthersStayOpen) {
   Reply refused = second.request(http::verb::get, "/v1/status");
   EXPECT_EQ(refused.status, 503u);
   EXPECT_EQ(refused.body["code"], "resource_exhausted");
-  EXPECT_EQ(refused.body["reason"], "too many connections");
+  EXPECT_EQ(refused.body["reason"], "too_many_connections");
   EXPECT_TRUE(second.closed_by_server());
 
   EXPECT_EQ(first->request(http::verb::get, "/v1/status").status, 200u);
-  EXPECT_EQ(recorder_.status_heights().size(), 2u) << "a refused request never reaches the handler";
+  EXPECT_EQ(recorder_.requests().size(), 2u) << "a refused request never reaches the handler";
 
   // Once the first connection closes its place is free again; the server learns of the close
   // asynchronously, so new connections are tried until one is served.
@@ -367,6 +406,88 @@ TEST_F(NodeHttpApiTest, ConnectionsOverTheLimitAreRefusedWhileOthersStayOpen) {
     ASSERT_TRUE(status == 200 || status == 503) << status;
   }
   EXPECT_EQ(status, 200u);
+}
+
+// A blocking WebSocket client of /v1/stream.
+class StreamClient {
+ public:
+  explicit StreamClient(std::uint16_t port, const std::string& target = "/v1/stream")
+      : socket_(io_) {
+    beast::get_lowest_layer(socket_).connect(
+        tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    socket_.handshake("127.0.0.1", target, handshake_error_);
+  }
+  bool handshake_ok() const { return !handshake_error_; }
+  void send(const Json& message) { socket_.write(asio::buffer(message.dump())); }
+  Json receive() {
+    beast::flat_buffer buffer;
+    socket_.read(buffer);
+    return Json::parse(beast::buffers_to_string(buffer.data()));
+  }
+  // Reads until the server closes; how it said goodbye.
+  beast::websocket::close_reason read_until_closed() {
+    beast::flat_buffer buffer;
+    beast::error_code error;
+    while (!error) {
+      socket_.read(buffer, error);
+      buffer.consume(buffer.size());
+    }
+    return socket_.reason();
+  }
+
+ private:
+  asio::io_context io_;
+  beast::websocket::stream<beast::tcp_stream> socket_;
+  beast::error_code handshake_error_;
+};
+
+TEST_F(NodeHttpApiTest, StreamRequestsReachTheHandlerAndRepliesTheClient) {
+  start();
+  StreamClient client(port_);
+  ASSERT_TRUE(client.handshake_ok());
+  client.send({{"op", "subscribe"}, {"channel", "blocks"}});
+  EXPECT_EQ(client.receive()["echo"]["channel"], "blocks");
+  ASSERT_EQ(recorder_.stream_requests().size(), 1u);
+  EXPECT_EQ(api_->open_stream_sessions(), 1u);
+}
+
+TEST_F(NodeHttpApiTest, UpgradesElsewhereThanTheStreamAreRefused) {
+  start();
+  StreamClient client(port_, "/v1/status");
+  EXPECT_FALSE(client.handshake_ok());
+}
+
+TEST_F(NodeHttpApiTest, AStreamClientThatDoesNotReadIsDisconnectedAsASlowConsumer) {
+  ApiOptions options;
+  options.stream.max_queued_messages = 8;
+  start(options);
+  StreamClient client(port_);
+  ASSERT_TRUE(client.handshake_ok());
+  client.send({{"op", "subscribe"}, {"channel", "blocks"}});
+  std::shared_ptr<StreamSession> session = recorder_.wait_for_stream_request();
+  ASSERT_NE(session, nullptr);
+  // Far more than the socket buffers hold, while the client reads nothing.
+  auto big = std::make_shared<const std::string>(std::string(256 << 10, 'x'));
+  bool refused = false;
+  for (int i = 0; i < 2'000 && !refused; ++i) refused = !session->deliver(big);
+  EXPECT_TRUE(refused) << "the bounded queue must refuse at some point";
+  EXPECT_TRUE(session->slow_consumer());
+  EXPECT_TRUE(recorder_.wait_for_stream_closed());
+  beast::websocket::close_reason reason = client.read_until_closed();
+  EXPECT_EQ(reason.code, beast::websocket::close_code::policy_error);
+  EXPECT_EQ(std::string(reason.reason.c_str()), "slow consumer");
+}
+
+TEST_F(NodeHttpApiTest, StreamSessionsOverTheLimitAreRefused) {
+  ApiOptions options;
+  options.max_stream_sessions = 1;
+  start(options);
+  StreamClient first(port_);
+  ASSERT_TRUE(first.handshake_ok());
+  StreamClient second(port_);
+  EXPECT_FALSE(second.handshake_ok());
+  first.send({{"op", "subscribe"}, {"channel", "blocks"}});
+  EXPECT_EQ(first.receive()["echo"]["op"], "subscribe") << "the first session is unaffected";
 }
 
 TEST_F(NodeHttpApiTest, StopRefusesNewConnections) {

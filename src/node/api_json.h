@@ -1,0 +1,47 @@
+// The JSON the API and the stream speak: one function per kind of answer, so every endpoint
+// and every stream message renders a thing the same way. docs/API.md is the reference.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "consensus/interfaces.h"
+#include "exchange/exchange.h"
+#include "node/core.h"
+#include "node/market_feed.h"
+#include "node/tx_tracker.h"
+
+namespace ballast::node {
+
+// Every account an event touches (maker and taker, owner, sender and recipient).
+std::vector<PublicKey> accounts_involved(const exchange::Event& event);
+
+// An error answer: {"status":"rejected","code":..,"reason":..,"message":..}.
+nlohmann::json error_json(const Status& status);
+
+nlohmann::json status_json(const CoreStatus& status);
+nlohmann::json tx_record_json(const Hash256& id, const TxRecord& record,
+                              const exchange::Genesis& genesis);
+nlohmann::json markets_json(const exchange::Exchange& exchange, const MarketFeed& feed);
+nlohmann::json book_json(const exchange::Exchange& exchange, exchange::MarketId market,
+                         std::size_t depth);
+nlohmann::json trade_json(const Trade& trade);
+nlohmann::json trades_json(const exchange::Genesis& genesis, exchange::MarketId market,
+                           std::uint64_t height, const std::vector<Trade>& trades);
+nlohmann::json account_json(const exchange::AccountView& account,
+                            const std::vector<exchange::OpenOrder>& open_orders,
+                            const exchange::Genesis& genesis);
+// GET /v1/blocks/{height}: the block, who finalized it, the root after it if known.
+nlohmann::json block_json(const consensus::FinalizedEntry& entry,
+                          const std::optional<Hash256>& root_after);
+
+// Stream messages.
+nlohmann::json block_notice_json(const consensus::Block& block, const Hash256& hash,
+                                 const exchange::BlockResult& result);
+nlohmann::json book_snapshot_json(const exchange::Genesis& genesis, const BookSnapshot& snapshot);
+nlohmann::json book_delta_json(const exchange::Genesis& genesis, const BookDelta& delta);
+
+}  // namespace ballast::node

@@ -1,0 +1,424 @@
+#include "node/api_routes.h"
+
+#include <charconv>
+#include <chrono>
+
+#include "node/api_json.h"
+#include "node/transaction_json.h"
+
+namespace ballast::node {
+
+namespace {
+
+std::int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::optional<std::uint64_t> parse_u64(std::string_view text) {
+  std::uint64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// A numeric query parameter within [1, max], or `fallback` when absent.
+Result<std::uint64_t> bounded_parameter(const ApiRequest& request, const std::string& name,
+                                        std::uint64_t fallback, std::uint64_t max) {
+  auto it = request.query.find(name);
+  if (it == request.query.end()) return fallback;
+  std::optional<std::uint64_t> value = parse_u64(it->second);
+  if (!value || *value == 0 || *value > max) {
+    return invalid_argument(name + " must be an integer from 1 to " + std::to_string(max))
+        .with_reason("bad_parameter");
+  }
+  return *value;
+}
+
+Status overloaded() {
+  return Status(StatusCode::kResourceExhausted, "node overloaded: try again")
+      .with_reason("overloaded");
+}
+
+ApiResponse accepted_response(const Hash256& id) {
+  return {202, {{"status", "accepted"}, {"hash", id.hex()}}};
+}
+
+ApiResponse rejected_response(const Status& status, const std::optional<Hash256>& id) {
+  nlohmann::json body = error_json(status);
+  if (id) body["hash"] = id->hex();
+  return {http_status_for(status), std::move(body)};
+}
+
+// The answer to a transaction that was waited for: settled, or still pending at the deadline.
+ApiResponse settled_response(const Hash256& id, const std::optional<TxRecord>& record,
+                             const exchange::Genesis& genesis) {
+  if (!record) return {202, {{"status", "pending"}, {"hash", id.hex()}, {"timed_out", true}}};
+  nlohmann::json body = tx_record_json(id, *record, genesis);
+  return {record->state == TxState::kFinalized ? 200u : 409u, std::move(body)};
+}
+
+}  // namespace
+
+unsigned http_status_for(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk:
+      return 200;
+    case StatusCode::kNotFound:
+      return 404;
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kFailedPrecondition:
+      return 409;
+    case StatusCode::kResourceExhausted:
+      return 429;
+    case StatusCode::kIoError:
+    case StatusCode::kCorruption:
+      return 500;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kPermissionDenied:
+      return 400;
+  }
+  return 400;
+}
+
+ApiRoutes::ApiRoutes(const exchange::Genesis& genesis, Core& core, VerifyPool& verify_pool,
+                     const net::Transport& transport, NodeMetrics& metrics, RouteLimits limits)
+    : genesis_(genesis),
+      core_(core),
+      verify_pool_(verify_pool),
+      transport_(transport),
+      metrics_(metrics),
+      limits_(limits) {}
+
+void ApiRoutes::reply_error(const ApiHandlers::Reply& reply, const Status& status) {
+  metrics_.http_errors.add(std::to_string(http_status_for(status)));
+  reply(rejected_response(status, std::nullopt));
+}
+
+void ApiRoutes::handle(ApiRequest request, ApiHandlers::Reply reply) {
+  metrics_.http_requests.fetch_add(1, std::memory_order_relaxed);
+  std::string_view path = request.path;
+  auto tail = [&](std::string_view prefix) -> std::optional<std::string_view> {
+    if (!path.starts_with(prefix) || path.size() == prefix.size()) return std::nullopt;
+    std::string_view rest = path.substr(prefix.size());
+    if (rest.find('/') != std::string_view::npos) return std::nullopt;
+    return rest;
+  };
+  bool get = request.method == HttpMethod::kGet;
+  bool post = request.method == HttpMethod::kPost;
+  if (path == "/v1/tx") {
+    if (post) return submit(request, std::move(reply));
+  } else if (auto hash = tail("/v1/tx/")) {
+    if (get) return get_transaction(*hash, std::move(reply));
+  } else if (path == "/v1/status") {
+    if (get) return get_status(request, std::move(reply));
+  } else if (path == "/v1/markets") {
+    if (get) return get_markets(std::move(reply));
+  } else if (auto market = tail("/v1/book/")) {
+    if (get) return get_book(*market, request, std::move(reply));
+  } else if (auto trades_market = tail("/v1/trades/")) {
+    if (get) return get_trades(*trades_market, request, std::move(reply));
+  } else if (auto key = tail("/v1/accounts/")) {
+    if (get) return get_account(*key, std::move(reply));
+  } else if (auto height = tail("/v1/blocks/")) {
+    if (get) return get_block(*height, std::move(reply));
+  } else if (path == "/metrics") {
+    if (get) return reply(metrics());
+  } else {
+    return reply_error(
+        reply, not_found("no such endpoint: " + std::string(path)).with_reason("no_such_endpoint"));
+  }
+  metrics_.http_errors.add("405");
+  reply({405, error_json(invalid_argument("method not allowed on " + std::string(path))
+                             .with_reason("method_not_allowed"))});
+}
+
+void ApiRoutes::read_on_core(std::function<ApiResponse(CoreView& view)> read,
+                             ApiHandlers::Reply reply) {
+  auto shared_reply = std::make_shared<ApiHandlers::Reply>(std::move(reply));
+  bool queued = core_.query(
+      [read = std::move(read), shared_reply](CoreView& view) { (*shared_reply)(read(view)); });
+  if (!queued) reply_error(*shared_reply, overloaded());
+}
+
+// --- POST /v1/tx --------------------------------------------------------------------------------
+
+void ApiRoutes::submit(const ApiRequest& request, ApiHandlers::Reply reply) {
+  std::optional<std::int64_t> wait_ms;
+  if (auto wait = request.query.find("wait"); wait != request.query.end()) {
+    if (wait->second != "finalized") {
+      return reply_error(
+          reply, invalid_argument("wait must be \"finalized\"").with_reason("bad_parameter"));
+    }
+    auto timeout = bounded_parameter(request, "timeout_ms",
+                                     static_cast<std::uint64_t>(limits_.default_wait_ms),
+                                     static_cast<std::uint64_t>(limits_.max_wait_ms));
+    if (!timeout.is_ok()) return reply_error(reply, timeout.status());
+    wait_ms = static_cast<std::int64_t>(*timeout);
+  }
+  auto bytes = transaction_bytes_from_body(request.body, request.body_is_json, genesis_);
+  if (!bytes.is_ok()) {
+    metrics_.transactions_rejected.add("malformed");
+    return reply_error(reply, Status(bytes.status()).with_reason("malformed"));
+  }
+  std::vector<Bytes> job;
+  job.push_back(std::move(bytes).value());
+  const std::optional<std::int64_t> deadline_ms =
+      wait_ms ? std::optional(wall_clock_ms() + *wait_ms) : std::nullopt;
+  auto on_verified = [this, reply, deadline_ms](std::vector<Result<VerifiedTransaction>> verdicts) {
+    Result<VerifiedTransaction>& verdict = verdicts.front();
+    if (!verdict.is_ok()) {
+      metrics_.transactions_rejected.add(verdict.status().reason());
+      reply(rejected_response(verdict.status(), std::nullopt));
+      return;
+    }
+    Hash256 id = verdict->id;
+    ClientTransaction input;
+    input.transaction = std::move(verdict).value();
+    input.admitted = [reply, id](Status status, bool waiting) {
+      if (waiting) return;  // `settled` answers
+      reply(status.is_ok() ? accepted_response(id) : rejected_response(status, id));
+    };
+    input.wait_until_ms = deadline_ms;
+    input.settled = [reply, id, this](const std::optional<TxRecord>& record) {
+      reply(settled_response(id, record, genesis_));
+    };
+    if (!core_.post(std::move(input))) reply(rejected_response(overloaded(), id));
+  };
+  if (!verify_pool_.submit(std::move(job), std::move(on_verified))) {
+    metrics_.transactions_rejected.add("overloaded");
+    reply_error(reply, overloaded());
+  }
+}
+
+// --- reads --------------------------------------------------------------------------------------
+
+void ApiRoutes::get_transaction(std::string_view hash, ApiHandlers::Reply reply) {
+  auto id = Hash256::from_hex(hash);
+  if (!id.is_ok()) {
+    return reply_error(
+        reply,
+        invalid_argument("a transaction hash is 64 hex digits").with_reason("bad_parameter"));
+  }
+  read_on_core(
+      [id = *id, this](CoreView& view) -> ApiResponse {
+        std::optional<TxRecord> record = view.transactions.find(id);
+        if (!record) {
+          return rejected_response(
+              not_found("unknown transaction (never seen here, refused when submitted, or "
+                        "older than what this node remembers)")
+                  .with_reason("unknown_transaction"),
+              id);
+        }
+        return {200, tx_record_json(id, *record, genesis_)};
+      },
+      std::move(reply));
+}
+
+void ApiRoutes::get_status(const ApiRequest& request, ApiHandlers::Reply reply) {
+  nlohmann::json json = status_json(core_.status());
+  if (auto at = request.query.find("at"); at != request.query.end()) {
+    std::optional<std::uint64_t> height = parse_u64(at->second);
+    if (!height) {
+      return reply_error(reply,
+                         invalid_argument("at= must be a height").with_reason("bad_parameter"));
+    }
+    std::optional<Hash256> root = core_.root_at(*height);
+    json["at"] = {{"height", *height},
+                  {"state_root", root ? nlohmann::json(root->hex()) : nlohmann::json()}};
+  }
+  reply({200, std::move(json)});
+}
+
+void ApiRoutes::get_markets(ApiHandlers::Reply reply) {
+  read_on_core(
+      [](CoreView& view) -> ApiResponse {
+        return {200, markets_json(view.application.exchange(), view.market_feed)};
+      },
+      std::move(reply));
+}
+
+void ApiRoutes::get_book(std::string_view market, const ApiRequest& request,
+                         ApiHandlers::Reply reply) {
+  std::optional<exchange::MarketId> id = genesis_.find_market(market);
+  if (!id) {
+    return reply_error(
+        reply, not_found("unknown market " + std::string(market)).with_reason("unknown_market"));
+  }
+  auto depth =
+      bounded_parameter(request, "depth", limits_.default_book_depth, limits_.max_book_depth);
+  if (!depth.is_ok()) return reply_error(reply, depth.status());
+  read_on_core(
+      [id = *id, depth = *depth](CoreView& view) -> ApiResponse {
+        return {200, book_json(view.application.exchange(), id, depth)};
+      },
+      std::move(reply));
+}
+
+void ApiRoutes::get_trades(std::string_view market, const ApiRequest& request,
+                           ApiHandlers::Reply reply) {
+  std::optional<exchange::MarketId> id = genesis_.find_market(market);
+  if (!id) {
+    return reply_error(
+        reply, not_found("unknown market " + std::string(market)).with_reason("unknown_market"));
+  }
+  auto limit = bounded_parameter(request, "limit", limits_.default_trades, limits_.max_trades);
+  if (!limit.is_ok()) return reply_error(reply, limit.status());
+  read_on_core(
+      [id = *id, limit = *limit, this](CoreView& view) -> ApiResponse {
+        nlohmann::json trades = nlohmann::json::array();
+        for (const Trade& trade : view.market_feed.recent_trades(id, limit)) {
+          trades.push_back(trade_json(trade));
+        }
+        return {200,
+                {{"market", genesis_.markets[id].symbol},
+                 {"height", view.application.executed_height()},
+                 {"trades", std::move(trades)}}};
+      },
+      std::move(reply));
+}
+
+void ApiRoutes::get_account(std::string_view key, ApiHandlers::Reply reply) {
+  auto account = PublicKey::from_hex(key);
+  if (!account.is_ok()) {
+    return reply_error(reply, Status(account.status()).with_reason("bad_parameter"));
+  }
+  read_on_core(
+      [account = *account, this](CoreView& view) -> ApiResponse {
+        const exchange::Exchange& exchange = view.application.exchange();
+        std::optional<exchange::AccountView> found = exchange.account(account);
+        if (!found) {
+          return rejected_response(
+              not_found("no account " + account.hex()).with_reason("unknown_account"),
+              std::nullopt);
+        }
+        nlohmann::json body = account_json(*found, exchange.open_orders(account), genesis_);
+        body["height"] = exchange.height();
+        return {200, std::move(body)};
+      },
+      std::move(reply));
+}
+
+void ApiRoutes::get_block(std::string_view height_text, ApiHandlers::Reply reply) {
+  std::optional<std::uint64_t> height = parse_u64(height_text);
+  if (!height || *height == 0) {
+    return reply_error(
+        reply,
+        invalid_argument("a block height is a positive integer").with_reason("bad_parameter"));
+  }
+  read_on_core(
+      [height = *height, this](CoreView& view) -> ApiResponse {
+        std::vector<consensus::FinalizedEntry> entries =
+            view.storage.finalized_range(height, 1, std::numeric_limits<std::size_t>::max());
+        if (entries.empty()) {
+          return rejected_response(
+              not_found("block " + std::to_string(height) +
+                        " is not stored here (not finalized yet, or pruned below the snapshot)")
+                  .with_reason("unknown_block"),
+              std::nullopt);
+        }
+        return {200, block_json(entries.front(), core_.root_at(height))};
+      },
+      std::move(reply));
+}
+
+// --- GET /metrics -------------------------------------------------------------------------------
+
+ApiResponse ApiRoutes::metrics() const {
+  CoreStatus status = core_.status();
+  PrometheusText out;
+  auto gauge = [&](std::string_view name, std::string_view help, double value) {
+    out.family(name, "gauge", help);
+    out.sample(name, value);
+  };
+  auto counter = [&](std::string_view name, std::string_view help, double value) {
+    out.family(name, "counter", help);
+    out.sample(name, value);
+  };
+  gauge("ballast_finalized_height", "Highest finalized block height.",
+        static_cast<double>(status.height));
+  gauge("ballast_view", "Current consensus view.", static_cast<double>(status.view));
+  counter("ballast_views_nullified_total", "Views skipped by a nullification certificate.",
+          static_cast<double>(status.views_nullified));
+  counter("ballast_blocks_finalized_total", "Blocks executed by this process.",
+          static_cast<double>(metrics_.blocks_finalized.load()));
+  counter("ballast_transactions_finalized_total", "Transactions in finalized blocks.",
+          static_cast<double>(status.transactions_finalized));
+  metrics_.finalization_latency.render(out, "ballast_finalization_latency_seconds",
+                                       "From a block's timestamp to its finalization here.");
+  gauge("ballast_mempool_transactions", "Transactions in the mempool.",
+        static_cast<double>(status.mempool_transactions));
+  gauge("ballast_mempool_bytes", "Bytes of transactions in the mempool.",
+        static_cast<double>(status.mempool_bytes));
+  counter("ballast_transactions_accepted_total", "Client transactions admitted to the mempool.",
+          static_cast<double>(metrics_.transactions_accepted.load()));
+  out.family("ballast_transactions_rejected_total", "counter",
+             "Client transactions refused at submission, by reason.");
+  for (const auto& [reason, count] : metrics_.transactions_rejected.values()) {
+    out.sample("ballast_transactions_rejected_total", static_cast<double>(count),
+               {{"reason", reason}});
+  }
+  counter("ballast_transactions_dropped_total",
+          "Admitted transactions that left the mempool without being included.",
+          static_cast<double>(metrics_.transactions_dropped.load()));
+  gauge("ballast_finality_waiters", "Clients waiting for a transaction to be finalized.",
+        static_cast<double>(status.finality_waiters));
+  std::vector<net::PeerStats> peers = transport_.stats();
+  std::size_t connected = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+  for (const net::PeerStats& peer : peers) {
+    connected += peer.connected ? 1 : 0;
+    bytes_in += peer.bytes_in;
+    bytes_out += peer.bytes_out;
+  }
+  gauge("ballast_peers_connected", "Validators with an established session.",
+        static_cast<double>(connected));
+  counter("ballast_peer_bytes_received_total", "Frame bytes received from validators.",
+          static_cast<double>(bytes_in));
+  counter("ballast_peer_bytes_sent_total", "Frame bytes sent to validators.",
+          static_cast<double>(bytes_out));
+  out.family("ballast_signature_verifications_total", "counter",
+             "Signatures checked, by what was signed.");
+  out.sample("ballast_signature_verifications_total",
+             static_cast<double>(verify_pool_.verifications()), {{"kind", "transaction"}});
+  out.sample("ballast_signature_verifications_total",
+             static_cast<double>(metrics_.consensus_verifications.load()), {{"kind", "consensus"}});
+  counter("ballast_signature_cache_hits_total",
+          "Transactions whose signature was already verified on this node.",
+          static_cast<double>(verify_pool_.cache_hits()));
+  out.family("ballast_trades_total", "counter", "Trades executed, per market.");
+  for (std::size_t market = 0; market < genesis_.markets.size(); ++market) {
+    out.sample("ballast_trades_total", static_cast<double>(metrics_.trades[market].load()),
+               {{"market", genesis_.markets[market].symbol}});
+  }
+  out.family("ballast_traded_quantity_total", "counter", "Base units traded, per market.");
+  for (std::size_t market = 0; market < genesis_.markets.size(); ++market) {
+    out.sample("ballast_traded_quantity_total",
+               static_cast<double>(metrics_.traded_quantity[market].load()),
+               {{"market", genesis_.markets[market].symbol}});
+  }
+  counter("ballast_inbox_dropped_total", "Inputs refused by the core's full inbox.",
+          static_cast<double>(status.inbox_dropped));
+  counter("ballast_http_requests_total", "HTTP requests handled.",
+          static_cast<double>(metrics_.http_requests.load()));
+  out.family("ballast_http_errors_total", "counter", "HTTP error answers, by status.");
+  for (const auto& [code, count] : metrics_.http_errors.values()) {
+    out.sample("ballast_http_errors_total", static_cast<double>(count), {{"status", code}});
+  }
+  if (server_ != nullptr) {
+    gauge("ballast_http_connections", "Open HTTP connections.",
+          static_cast<double>(server_->open_connections()));
+    gauge("ballast_stream_sessions", "Open WebSocket stream sessions.",
+          static_cast<double>(server_->open_stream_sessions()));
+  }
+  gauge("ballast_divergence", "1 when this validator's state diverged from a certified root.",
+        status.divergence ? 1.0 : 0.0);
+  gauge("ballast_evidence", "Equivocation proofs held.", static_cast<double>(status.evidence));
+  return ApiResponse::plain(200, out.text(), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+}  // namespace ballast::node
