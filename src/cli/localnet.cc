@@ -31,7 +31,7 @@ namespace fs = std::filesystem;
 using OrderedJson = nlohmann::ordered_json;
 
 constexpr std::uint32_t kMaxValidators = 100;  // API ports sit 100 above the peer ports
-constexpr std::uint32_t kMaxTraders = 100;
+constexpr std::uint32_t kMaxTraders = 10'000;
 constexpr std::uint16_t kApiPortOffset = 100;
 constexpr std::uint64_t kValidatorStake = 100;
 constexpr std::int64_t kKillWaitMs = 5'000;
@@ -197,7 +197,7 @@ Status check_init_options(const LocalnetInitOptions& options) {
   if (options.validators < 1 || options.validators > kMaxValidators) {
     return invalid_argument("--validators must be in 1..100");
   }
-  if (options.traders > kMaxTraders) return invalid_argument("--traders must be in 0..100");
+  if (options.traders > kMaxTraders) return invalid_argument("--traders must be in 0..10000");
   std::uint32_t highest =
       std::uint32_t{options.base_port} + kApiPortOffset + options.validators - 1;
   if (options.base_port == 0 || highest > 65'535) {

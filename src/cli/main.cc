@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cli/loadgen_command.h"
 #include "cli/localnet.h"
 #include "cli/replay.h"
 #include "cli/sim_command.h"
@@ -81,6 +82,7 @@ int main(int argc, char** argv) {
   add_node(app);
 #endif
   ballast::cli::add_localnet_command(app);
+  ballast::cli::add_loadgen_command(app);
   ballast::cli::add_sim_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;

@@ -205,6 +205,13 @@ void Replica::on_tick(TimeMs now) {
   }
 }
 
+void Replica::on_transactions_available(TimeMs now) {
+  input_time_ = now;
+  if (!propose_at_) return;
+  propose_at_.reset();
+  maybe_propose(now);  // paces again if the payload turns out empty
+}
+
 // Block requests and their answers can be lost like anything else; ask again, on a clock of
 // their own, since views may keep changing while a block is missing.
 void Replica::retry_block_requests(TimeMs now) {

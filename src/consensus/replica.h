@@ -99,6 +99,9 @@ class Replica {
   void start(TimeMs now);
   void on_message(ValidatorIndex from, const Message& message, TimeMs now);
   void on_tick(TimeMs now);
+  // The application has new transactions: a leader that is holding back an empty block (to
+  // pace an idle chain) proposes at once instead of waiting for the pacing time.
+  void on_transactions_available(TimeMs now);
   // Finalized blocks fetched by a syncing node: `blocks` extend our finalized tip in height
   // order and `finalization` finalizes the last of them. Checked like any certificate.
   Status on_finalized_chain(std::span<const Block> blocks, const Certificate& finalization,

@@ -20,6 +20,7 @@ struct RouteLimits {
   std::size_t max_book_depth = 1'000;
   std::size_t default_trades = 100;
   std::size_t max_trades = 1'000;
+  std::size_t max_batch_transactions = 1'000;  // POST /v1/txs
 };
 
 class ApiRoutes {
@@ -33,6 +34,7 @@ class ApiRoutes {
 
  private:
   void submit(const ApiRequest& request, ApiHandlers::Reply reply);
+  void submit_batch(const ApiRequest& request, ApiHandlers::Reply reply);
   void get_transaction(std::string_view hash, ApiHandlers::Reply reply);
   void get_status(const ApiRequest& request, ApiHandlers::Reply reply);
   void get_markets(ApiHandlers::Reply reply);

@@ -81,7 +81,7 @@ struct SyncSettings {
 };
 
 struct ApiSettings {
-  std::uint64_t max_body_bytes = 64 << 10;
+  std::uint64_t max_body_bytes = 1 << 20;
   std::uint64_t max_connections = 256;
 
   bool operator==(const ApiSettings&) const = default;

@@ -141,6 +141,10 @@ void Core::run(const std::atomic<bool>& stop) {
     }
     if (input) handle(*input, wall_clock_ms());
     now = wall_clock_ms();
+    if (transactions_arrived_) {
+      transactions_arrived_ = false;
+      replica_->on_transactions_available(now);
+    }
     replica_->on_tick(now);
     sync_tick(now);
     transactions_.expire_waiters(now);
@@ -176,12 +180,20 @@ void Core::handle(CoreInput& input, std::int64_t now) {
     on_peer_message(message->peer, message->message, now);
   } else if (auto* client = std::get_if<ClientTransaction>(&input)) {
     on_client_transaction(*client);
+  } else if (auto* batch = std::get_if<ClientBatch>(&input)) {
+    std::vector<Status> statuses;
+    statuses.reserve(batch->transactions.size());
+    for (const VerifiedTransaction& tx : batch->transactions) {
+      statuses.push_back(admit_client_transaction(tx));
+    }
+    batch->admitted(std::move(statuses));
   } else if (auto* gossiped = std::get_if<GossipedTransactions>(&input)) {
     for (VerifiedTransaction& tx : gossiped->transactions) {
       application_->note_signature_verified(tx.id);
       // Refusals are stale or known transactions: nothing to tell anyone.
       if (application_->submit(tx.bytes, app::Origin::kPeer).is_ok()) {
         transactions_.on_pending(tx.id);
+        transactions_arrived_ = true;
       }
     }
   } else if (auto* query = std::get_if<CoreQuery>(&input)) {
@@ -216,16 +228,22 @@ void Core::on_peer_message(std::uint32_t peer, WireMessage& message, std::int64_
   }
 }
 
-void Core::on_client_transaction(ClientTransaction& input) {
-  const Hash256& id = input.transaction.id;
-  application_->note_signature_verified(id);
-  Status status = application_->submit(input.transaction.bytes, app::Origin::kClient);
+Status Core::admit_client_transaction(const VerifiedTransaction& transaction) {
+  application_->note_signature_verified(transaction.id);
+  Status status = application_->submit(transaction.bytes, app::Origin::kClient);
   if (status.is_ok()) {
-    transactions_.on_pending(id);
+    transactions_.on_pending(transaction.id);
+    transactions_arrived_ = true;
     metrics_.transactions_accepted.fetch_add(1, std::memory_order_relaxed);
   } else {
     metrics_.transactions_rejected.add(status.reason());
   }
+  return status;
+}
+
+void Core::on_client_transaction(ClientTransaction& input) {
+  const Hash256& id = input.transaction.id;
+  Status status = admit_client_transaction(input.transaction);
   bool waiting = false;
   if (input.wait_until_ms) {
     // A retried submission waits for the first one: pooled, or already settled.

@@ -62,6 +62,11 @@ struct ClientTransaction {
   std::optional<std::int64_t> wait_until_ms;
   TxTracker::WaiterReply settled;
 };
+// Several client transactions at once (POST /v1/txs), admitted in order in one core step.
+struct ClientBatch {
+  std::vector<VerifiedTransaction> transactions;
+  std::function<void(std::vector<Status> statuses)> admitted;  // one per transaction, in order
+};
 // What a query may read, on the core thread.
 struct CoreView {
   const app::ExchangeApplication& application;
@@ -84,8 +89,8 @@ struct PeerConnection {
   std::uint32_t peer = 0;
   bool connected = false;
 };
-using CoreInput = std::variant<PeerMessage, ClientTransaction, GossipedTransactions, PeerConnection,
-                               CoreQuery, StreamInput>;
+using CoreInput = std::variant<PeerMessage, ClientTransaction, ClientBatch, GossipedTransactions,
+                               PeerConnection, CoreQuery, StreamInput>;
 
 // What the core publishes after every round, for the API and the logs.
 struct CoreStatus {
@@ -151,6 +156,7 @@ class Core {
   void handle(CoreInput& input, std::int64_t now);
   void on_peer_message(std::uint32_t peer, WireMessage& message, std::int64_t now);
   void on_client_transaction(ClientTransaction& input);
+  Status admit_client_transaction(const VerifiedTransaction& transaction);
   void on_stream_input(StreamInput& input);
   void on_executed(const consensus::Block& block, const exchange::BlockResult& result);
   void flush();
@@ -193,7 +199,8 @@ class Core {
   TxTracker transactions_;
   MarketFeed market_feed_;
   StreamHub stream_;
-  bool replaying_ = false;  // executing stored blocks at start: not news to anyone
+  bool replaying_ = false;             // executing stored blocks at start: not news to anyone
+  bool transactions_arrived_ = false;  // admitted since the replica was last told
 
   std::map<std::uint32_t, bool> connected_;
   std::uint64_t transactions_finalized_ = 0;

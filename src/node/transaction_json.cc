@@ -77,4 +77,48 @@ Result<Bytes> transaction_bytes_from_body(const std::string& body, bool is_json,
   return tx.encode();
 }
 
+Result<std::vector<Bytes>> transaction_batch_from_body(const std::string& body, bool is_json,
+                                                       const exchange::Genesis& genesis,
+                                                       std::size_t max_transactions) {
+  std::vector<Bytes> batch;
+  auto too_many = [&] {
+    return invalid_argument("a batch holds at most " + std::to_string(max_transactions) +
+                            " transactions");
+  };
+  if (is_json) {
+    Json array = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (array.is_discarded() || !array.is_array()) {
+      return invalid_argument("the body must be a JSON array of transactions");
+    }
+    if (array.size() > max_transactions) return too_many();
+    for (std::size_t i = 0; i < array.size(); ++i) {
+      auto tx = transaction_from_json(array[i], genesis);
+      if (!tx.is_ok()) {
+        return invalid_argument("transaction " + std::to_string(i) + ": " + tx.status().message());
+      }
+      batch.push_back(tx->encode());
+    }
+  } else {
+    std::size_t at = 0;
+    while (at < body.size()) {
+      if (body.size() - at < 4) return invalid_argument("truncated length prefix");
+      std::uint32_t length = 0;
+      for (int i = 3; i >= 0; --i) {
+        length = (length << 8) | static_cast<std::uint8_t>(body[at + static_cast<std::size_t>(i)]);
+      }
+      at += 4;
+      if (length == 0 || length > body.size() - at) {
+        return invalid_argument("transaction " + std::to_string(batch.size()) +
+                                ": length prefix beyond the body");
+      }
+      if (batch.size() == max_transactions) return too_many();
+      batch.emplace_back(body.begin() + static_cast<std::ptrdiff_t>(at),
+                         body.begin() + static_cast<std::ptrdiff_t>(at + length));
+      at += length;
+    }
+  }
+  if (batch.empty()) return invalid_argument("an empty batch");
+  return batch;
+}
+
 }  // namespace ballast::node

@@ -19,4 +19,11 @@ Result<exchange::Transaction> transaction_from_json(const nlohmann::json& object
 Result<Bytes> transaction_bytes_from_body(const std::string& body, bool is_json,
                                           const exchange::Genesis& genesis);
 
+// A POST /v1/txs body: a JSON array of transaction objects, or binary: each transaction's
+// encoding preceded by its length as 4 bytes little endian. The encodings are not decoded here
+// (the verification workers do, per transaction).
+Result<std::vector<Bytes>> transaction_batch_from_body(const std::string& body, bool is_json,
+                                                       const exchange::Genesis& genesis,
+                                                       std::size_t max_transactions);
+
 }  // namespace ballast::node

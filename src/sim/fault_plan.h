@@ -9,7 +9,7 @@
 
 #include "base/status.h"
 #include "consensus/types.h"
-#include "sim/random.h"
+#include "base/random.h"
 
 namespace ballast::sim {
 

@@ -539,7 +539,12 @@ void World::client_submit(std::size_t client) {
   Bytes bytes = tx.encode();
   submitted_.insert(sha256(bytes));
   for (auto& node : nodes_) {
-    if (node->up) (void)node->app->submit(bytes);  // refusals (pool full, stale) are fine here
+    if (!node->up) continue;
+    // Refusals (pool full, stale) are fine here.
+    if (node->app->submit(bytes).is_ok()) {
+      node->replica->on_transactions_available(local_time(*node));
+      after_input(*node);
+    }
   }
   if (now_ < config_.safety_ms + config_.liveness_ms) {
     auto event = std::make_unique<Event>();

@@ -1,12 +1,12 @@
-// The simulator's only source of randomness: a seeded xoshiro256** generator with its own
-// distributions, so a seed reproduces a run exactly on any platform.
+// A seeded xoshiro256** generator with its own distributions, so a seed reproduces a run
+// exactly on any platform: the only randomness of the simulator and the load generator.
 #pragma once
 
 #include <cstdint>
 
 #include "base/assert.h"
 
-namespace ballast::sim {
+namespace ballast {
 
 class Random {
  public:
@@ -51,4 +51,4 @@ class Random {
   std::uint64_t state_[4];
 };
 
-}  // namespace ballast::sim
+}  // namespace ballast
