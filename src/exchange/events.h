@@ -1,8 +1,8 @@
 // What executing a transaction produced: accepted with events, or rejected with a reason code
-// and message. Reason codes are stable names clients can match on (docs/TRANSACTIONS.md).
+// and message; and the market state changes of the circuit breakers (docs/CIRCUIT_BREAKERS.md).
+// Reason codes and state names are stable names clients can match on (docs/TRANSACTIONS.md).
 #pragma once
 
-#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
