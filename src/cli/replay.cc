@@ -58,7 +58,8 @@ struct ReplayLine {
 };
 
 struct PendingBlock {
-  std::optional<std::int64_t> label;  // lines sharing a "block" label share a block
+  std::optional<std::int64_t> label;    // lines sharing a "block" label share a block
+  std::optional<std::int64_t> time_ms;  // block time, if a line gave one
   std::vector<ReplayLine> lines;
 };
 
@@ -71,8 +72,12 @@ class Replayer {
 
  private:
   Result<ReplayLine> parse_line(const Json& object, std::size_t line_number);
+  Status take_block_time(const Json& object);
   void flush();
   void print_result(const ReplayLine& line, const exchange::TxResult& result);
+  void print_market_events(const exchange::BlockResult& block, bool block_start);
+  void print_auction_fills(const exchange::BlockResult& block);
+  void print_fill(const exchange::OrderFilled& fill, const char* label);
   void print_summary();
   std::string name_of(const PublicKey& key) const;
 
@@ -133,6 +138,9 @@ Status Replayer::run(std::istream& input) {
     }
     if (!label || label != pending_.label) flush();
     pending_.label = label;
+    if (Status time = take_block_time(object); !time.is_ok()) {
+      return invalid_argument("line " + std::to_string(line_number) + ": " + time.message());
+    }
     Result<ReplayLine> line = parse_line(object, line_number);
     if (!line.is_ok()) {
       return Status(line.status().code(),
@@ -145,16 +153,95 @@ Status Replayer::run(std::istream& input) {
   return Status::ok();
 }
 
+// A line may give its block's time ("time_ms"); the circuit breakers run on it. Blocks without
+// one keep the previous block's time.
+Status Replayer::take_block_time(const Json& object) {
+  if (!object.is_object() || !object.contains("time_ms")) return Status::ok();
+  const Json& value = object["time_ms"];
+  if (!value.is_number_integer() || value.get<std::int64_t>() < 0) {
+    return invalid_argument("time_ms must be a non-negative integer");
+  }
+  const std::int64_t time_ms = value.get<std::int64_t>();
+  if (time_ms < exchange_.block_time_ms()) {
+    return invalid_argument("time_ms " + std::to_string(time_ms) +
+                            " is before the previous block's " +
+                            std::to_string(exchange_.block_time_ms()));
+  }
+  if (pending_.time_ms && *pending_.time_ms != time_ms) {
+    return invalid_argument("lines of one block must agree on time_ms");
+  }
+  pending_.time_ms = time_ms;
+  return Status::ok();
+}
+
 void Replayer::flush() {
   if (pending_.lines.empty()) return;
   std::vector<Transaction> txs;
   txs.reserve(pending_.lines.size());
   for (const ReplayLine& line : pending_.lines) txs.push_back(line.tx);
-  exchange::BlockContext context{exchange_.height() + 1, 0};
+  exchange::BlockContext context{exchange_.height() + 1,
+                                 pending_.time_ms.value_or(exchange_.block_time_ms())};
   exchange::BlockResult block = exchange_.execute_block(context, txs);
-  if (!options_.json) out_ << "block " << block.height << "\n";
+  if (!options_.json) out_ << "block " << block.height << " at " << context.time_ms << " ms\n";
+  // In the order they happened: timers and auctions, the transactions, then the rest.
+  print_market_events(block, true);
+  print_auction_fills(block);
   for (std::size_t i = 0; i < txs.size(); ++i) print_result(pending_.lines[i], block.results[i]);
+  print_market_events(block, false);
   pending_ = PendingBlock{};
+}
+
+void Replayer::print_market_events(const exchange::BlockResult& block, bool block_start) {
+  for (const exchange::MarketEvent& event : block.market_events) {
+    if ((event.phase == exchange::MarketEventPhase::kBlockStart) != block_start) continue;
+    if (options_.json) {
+      out_ << Json{{"height", block.height},
+                   {"market_event", exchange::market_event_to_json(event, genesis_)}}
+                  .dump()
+           << "\n";
+      continue;
+    }
+    out_ << "  MARKET " << genesis_.markets[event.market].symbol << " "
+         << exchange::market_state_name(event.from) << " -> "
+         << exchange::market_state_name(event.to) << " ("
+         << exchange::market_transition_reason_name(event.reason) << ")";
+    if (event.phase == exchange::MarketEventPhase::kTransaction) {
+      out_ << " by line " << pending_.lines[event.transaction].line_number;
+    }
+    if (event.ends_ms > 0) out_ << " until " << event.ends_ms << " ms";
+    if (event.reason == exchange::MarketTransitionReason::kAuctionCompleted) {
+      out_ << " clearing " << event.matched_quantity << " @ " << event.clearing_price;
+    }
+    if (event.band_high > 0) {
+      out_ << " reference " << event.reference_price << " band " << event.band_low << ".."
+           << event.band_high;
+    }
+    out_ << "\n";
+  }
+}
+
+void Replayer::print_auction_fills(const exchange::BlockResult& block) {
+  for (const exchange::Event& event : block.block_events) {
+    const auto* fill = std::get_if<exchange::OrderFilled>(&event);
+    if (fill == nullptr) continue;
+    ++fills_;
+    if (options_.json) {
+      out_ << Json{{"height", block.height},
+                   {"auction_event", exchange::event_to_json(event, genesis_)}}
+                  .dump()
+           << "\n";
+    } else {
+      print_fill(*fill, "AUCTION FILL");
+    }
+  }
+}
+
+void Replayer::print_fill(const exchange::OrderFilled& fill, const char* label) {
+  out_ << "    " << label << " " << genesis_.markets[fill.market].symbol << " " << fill.quantity
+       << " @ " << fill.price << "  maker " << name_of(fill.maker) << " #" << fill.maker_order_id
+       << " (fee " << fill.maker_fee << ")  taker " << name_of(fill.taker) << " #"
+       << fill.taker_order_id << " " << exchange::side_name(fill.taker_side) << " (fee "
+       << fill.taker_fee << ")\n";
 }
 
 std::string Replayer::name_of(const PublicKey& key) const {
@@ -184,11 +271,7 @@ void Replayer::print_result(const ReplayLine& line, const exchange::TxResult& re
   for (const exchange::Event& event : result.events) {
     if (const auto* fill = std::get_if<exchange::OrderFilled>(&event)) {
       ++fills_;
-      out_ << "    FILL " << genesis_.markets[fill->market].symbol << " " << fill->quantity << " @ "
-           << fill->price << "  maker " << name_of(fill->maker) << " #" << fill->maker_order_id
-           << " (fee " << fill->maker_fee << ")  taker " << name_of(fill->taker) << " #"
-           << fill->taker_order_id << " " << exchange::side_name(fill->taker_side) << " (fee "
-           << fill->taker_fee << ")\n";
+      print_fill(*fill, "FILL");
     } else {
       out_ << "    " << exchange::event_to_json(event, genesis_).dump() << "\n";
     }
@@ -197,16 +280,32 @@ void Replayer::print_result(const ReplayLine& line, const exchange::TxResult& re
 
 void Replayer::print_summary() {
   if (options_.json) {
-    out_ << Json{{"summary", true},       {"height", exchange_.height()},
-                 {"accepted", accepted_}, {"rejected", rejected_},
-                 {"fills", fills_},       {"state_root", exchange_.state_root().hex()}}
+    Json markets = Json::array();
+    for (std::size_t m = 0; m < genesis_.markets.size(); ++m) {
+      markets.push_back(exchange::market_status_to_json(
+          exchange_.market_status(static_cast<exchange::MarketId>(m)), genesis_));
+    }
+    out_ << Json{{"summary", true},
+                 {"height", exchange_.height()},
+                 {"accepted", accepted_},
+                 {"rejected", rejected_},
+                 {"fills", fills_},
+                 {"markets", std::move(markets)},
+                 {"state_root", exchange_.state_root().hex()}}
                 .dump()
          << "\n";
     return;
   }
   for (std::size_t m = 0; m < genesis_.markets.size(); ++m) {
     auto market = static_cast<exchange::MarketId>(m);
-    out_ << "\nbook " << genesis_.markets[m].symbol << "\n";
+    exchange::MarketStatus status = exchange_.market_status(market);
+    out_ << "\nbook " << genesis_.markets[m].symbol << " ("
+         << exchange::market_state_name(status.state);
+    if (status.band) {
+      out_ << ", reference " << *status.reference_price << ", band " << status.band->low << ".."
+           << status.band->high;
+    }
+    out_ << ")\n";
     auto asks = exchange_.book(market, exchange::Side::kSell, options_.book_depth);
     for (auto it = asks.rbegin(); it != asks.rend(); ++it) {
       out_ << "  ask " << it->price << "  " << it->quantity << " (" << it->orders << " orders)\n";

@@ -1,5 +1,5 @@
-// The state root. Every committed entry (account, resting order, globals) is hashed to a
-// digest and the digests are summed into an LtHash, so a block costs work proportional to the
+// The state root. Every committed entry (account, resting order, market breaker, globals) is hashed
+// to a digest and the digests are summed into an LtHash, so a block costs work proportional to the
 // entries it changed, whatever the size of the state, and the root does not depend on the order
 // in which entries were touched or stored.
 #include "base/codec.h"
@@ -8,7 +8,7 @@
 namespace ballast::exchange {
 namespace {
 
-enum class EntryTag : std::uint8_t { kAccount = 1, kOrder = 2, kGlobals = 3 };
+enum class EntryTag : std::uint8_t { kAccount = 1, kOrder = 2, kGlobals = 3, kMarket = 4 };
 
 }  // namespace
 
@@ -40,12 +40,21 @@ Hash256 Exchange::order_digest(const Order& order) const {
   return sha256(out.buffer());
 }
 
+Hash256 Exchange::market_digest(MarketId market) const {
+  Encoder out(256);
+  out.u8(static_cast<std::uint8_t>(EntryTag::kMarket));
+  out.varint(market);
+  markets_[market].breaker.encode(out);
+  return sha256(out.buffer());
+}
+
 Hash256 Exchange::globals_digest() const {
   Encoder out(64);
   out.u8(static_cast<std::uint8_t>(EntryTag::kGlobals));
   out.raw(genesis_hash_.bytes);
   out.varint(next_order_id_);
   out.varint(next_sequence_);
+  out.varint(static_cast<std::uint64_t>(block_time_ms_));
   return sha256(out.buffer());
 }
 
@@ -82,6 +91,13 @@ void Exchange::commit_block() {
     order.dirty = false;
   }
   dirty_orders_.clear();
+  for (MarketId market : dirty_markets_) {
+    MarketEntry& entry = markets_[market];
+    BALLAST_ASSERT(entry.dirty);
+    update_entry(entry.committed_digest, entry.committed, market_digest(market));
+    entry.dirty = false;
+  }
+  dirty_markets_.clear();
   update_entry(committed_globals_digest_, globals_committed_, globals_digest());
   for (const Hash256& digest : removed_digests_) entries_hash_.remove(digest);
   removed_digests_.clear();
@@ -99,7 +115,13 @@ void Exchange::recompute_commitment() {
   globals_committed_ = false;
   dirty_accounts_.clear();
   dirty_orders_.clear();
+  dirty_markets_.clear();
   removed_digests_.clear();
+  for (std::size_t i = 0; i < markets_.size(); ++i) {
+    markets_[i].committed = false;
+    markets_[i].dirty = false;
+    touch_market(static_cast<MarketId>(i));
+  }
   for (std::size_t i = 0; i < accounts_.size(); ++i) {
     accounts_[i].committed = false;
     accounts_[i].dirty = false;

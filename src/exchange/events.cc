@@ -50,6 +50,8 @@ std::string_view reject_code_name(RejectCode code) {
       return "invalid_transfer";
     case RejectCode::kNoChange:
       return "no_change";
+    case RejectCode::kMarketPaused:
+      return "market_paused";
   }
   return "unknown";
 }
@@ -62,6 +64,56 @@ std::string_view cancel_reason_name(CancelReason reason) {
       return "immediate_or_cancel";
     case CancelReason::kSelfTradePrevention:
       return "self_trade_prevention";
+    case CancelReason::kMarketPaused:
+      return "market_paused";
+  }
+  return "unknown";
+}
+
+std::string_view market_state_name(MarketState state) {
+  switch (state) {
+    case MarketState::kOpen:
+      return "open";
+    case MarketState::kLimitState:
+      return "limit_state";
+    case MarketState::kPaused:
+      return "paused";
+    case MarketState::kAuction:
+      return "auction";
+  }
+  return "unknown";
+}
+
+std::string_view market_transition_reason_name(MarketTransitionReason reason) {
+  switch (reason) {
+    case MarketTransitionReason::kNone:
+      return "none";
+    case MarketTransitionReason::kBidAtUpperBand:
+      return "bid_at_upper_band";
+    case MarketTransitionReason::kAskAtLowerBand:
+      return "ask_at_lower_band";
+    case MarketTransitionReason::kLimitStateCleared:
+      return "limit_state_cleared";
+    case MarketTransitionReason::kLimitStateTimeout:
+      return "limit_state_timeout";
+    case MarketTransitionReason::kVelocity:
+      return "velocity";
+    case MarketTransitionReason::kPauseEnded:
+      return "pause_ended";
+    case MarketTransitionReason::kAuctionCompleted:
+      return "auction_completed";
+  }
+  return "unknown";
+}
+
+std::string_view market_event_phase_name(MarketEventPhase phase) {
+  switch (phase) {
+    case MarketEventPhase::kBlockStart:
+      return "block_start";
+    case MarketEventPhase::kTransaction:
+      return "transaction";
+    case MarketEventPhase::kBlockEnd:
+      return "block_end";
   }
   return "unknown";
 }

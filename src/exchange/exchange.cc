@@ -28,8 +28,10 @@ Exchange::Exchange(const Genesis& genesis, const Hash256& genesis_hash, EmptyTag
     : genesis_(genesis), genesis_hash_(genesis_hash) {
   genesis_.accounts.clear();  // the snapshot or the constructor provides the accounts
   books_.reserve(genesis_.markets.size());
-  for (std::size_t i = 0; i < genesis_.markets.size(); ++i) {
+  markets_.reserve(genesis_.markets.size());
+  for (const MarketSpec& market : genesis_.markets) {
     books_.push_back(std::make_unique<OrderBook>(order_pool_));
+    markets_.push_back(MarketEntry{MarketBreaker(market), {}, false, false});
   }
 }
 
@@ -42,6 +44,9 @@ Exchange::Exchange(const Genesis& genesis) : Exchange(genesis, genesis.hash(), E
     }
   }
   fee_account_ = account_index_or_create(genesis.fee_account);
+  for (std::size_t market = 0; market < markets_.size(); ++market) {
+    touch_market(static_cast<MarketId>(market));
+  }
   commit_block();
 }
 
@@ -104,10 +109,14 @@ BlockResult Exchange::apply_block(const BlockContext& context, std::span<const T
   BALLAST_ASSERT_MSG(context.height == height_ + 1, "blocks must be executed in height order");
   BALLAST_ASSERT_MSG(transaction_ids.empty() || transaction_ids.size() == txs.size(),
                      "one transaction id per transaction");
+  BALLAST_ASSERT_MSG(context.time_ms >= 0 && context.time_ms >= block_time_ms_,
+                     "block time must not go backwards");
   applied_ = true;
+  block_time_ms_ = context.time_ms;
   BlockResult block;
   block.height = context.height;
   block.results.resize(txs.size());
+  begin_block(block);
 
   struct Admitted {
     std::size_t index;
@@ -135,9 +144,13 @@ BlockResult Exchange::apply_block(const BlockContext& context, std::span<const T
   // however many takers a block carries.
   for (const auto* phase : {&cancels, &post_only, &others}) {
     for (const Admitted& admitted : *phase) {
+      executing_transaction_ = admitted.index;
       execute(txs[admitted.index], admitted.sender, block.results[admitted.index]);
     }
   }
+  end_block();
+  block.market_events = std::move(pending_market_events_);
+  pending_market_events_.clear();
   height_ = context.height;
   return block;
 }
@@ -293,6 +306,12 @@ std::optional<Exchange::Rejection> Exchange::place(AccountIndex sender, const Pl
   }
   if (body.post_only && (!resting || body.type != OrderType::kLimit)) {
     return Rejection{RejectCode::kInvalidOrder, "post-only applies to gtc limit orders only"};
+  }
+  if (!resting && !breaker(body.market).trading()) {
+    return Rejection{RejectCode::kMarketPaused,
+                     "market " + market.symbol + " is " +
+                         std::string(market_state_name(breaker(body.market).state())) +
+                         ": nothing matches until it reopens, so only gtc limit orders are taken"};
   }
   if (body.client_order_id != 0 &&
       orders_by_client_id_.contains(ClientOrderKey{sender, body.client_order_id})) {

@@ -1,4 +1,5 @@
-// The replicated exchange: accounts, balances and order books, advanced one block at a time.
+// The replicated exchange: accounts, balances, order books and the circuit breakers of every
+// market, advanced one block at a time.
 //
 // Deterministic and sans-IO: the same genesis and the same blocks give the same events and the
 // same state root on every replica. It never reads a clock, file, socket, thread or random
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "crypto/lthash.h"
+#include "exchange/breakers.h"
 #include "exchange/events.h"
 #include "exchange/genesis.h"
 #include "exchange/order_book.h"
@@ -22,7 +24,7 @@ namespace ballast::exchange {
 
 struct BlockContext {
   std::uint64_t height = 0;  // must be the previous height + 1
-  std::int64_t time_ms = 0;  // block time agreed by consensus
+  std::int64_t time_ms = 0;  // block time agreed by consensus: >= 0, never below the previous
 };
 
 enum class SignatureCheck {
@@ -33,7 +35,12 @@ enum class SignatureCheck {
 struct BlockResult {
   std::uint64_t height = 0;
   std::vector<TxResult> results;  // in the order the transactions were given
-  Hash256 state_root;             // all zero from apply_block(): commit() returns the root
+  // Every market state change of the block, in the order they happened (block start, then the
+  // transactions, then the block end).
+  std::vector<MarketEvent> market_events;
+  // Order events no transaction caused: the fills of reopening auctions at the block start.
+  std::vector<Event> block_events;
+  Hash256 state_root;  // all zero from apply_block(): commit() returns the root
 };
 
 struct Balance {
@@ -67,9 +74,11 @@ class Exchange {
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 
-  // Executes one block: an admission pass in the given order (signature, account, nonce,
-  // expiry, fee), then cancels, then post-only orders, then everything else in the given order;
-  // then commits it. The same as apply_block() followed by commit().
+  // Executes one block: first the circuit-breaker timers that the block's time expires (and the
+  // reopening auctions they run), then an admission pass in the given order (signature, account,
+  // nonce, expiry, fee), then cancels, then post-only orders, then everything else in the given
+  // order, then the limit-state check of every market; then commits it. The same as
+  // apply_block() followed by commit().
   //
   // `transaction_ids`, when not empty, are the ids of `txs` (Transaction::id(), one each, in
   // order) that the caller has already computed, so they are not hashed again; passing wrong
@@ -89,7 +98,8 @@ class Exchange {
   Hash256 commit();
 
   std::uint64_t height() const { return height_; }
-  const Hash256& state_root() const { return state_root_; }  // as of the last commit
+  std::int64_t block_time_ms() const { return block_time_ms_; }  // of the last block
+  const Hash256& state_root() const { return state_root_; }      // as of the last commit
   const Genesis& genesis() const { return genesis_; }
   const Hash256& genesis_hash() const { return genesis_hash_; }
 
@@ -104,9 +114,16 @@ class Exchange {
   std::vector<OpenOrder> resting_orders(MarketId market, Side side) const;
   std::vector<OpenOrder> open_orders(const AccountId& key) const;
   std::size_t resting_order_count() const { return orders_by_id_.size(); }
+  // The circuit-breaker state of a market (docs/CIRCUIT_BREAKERS.md); O(1).
+  MarketStatus market_status(MarketId market) const;
+  // What a reopening auction of the market's book would do now: price and volume (volume 0 when
+  // nothing crosses). O(price levels); meant for the indicative price during a pause.
+  AuctionClearing indicative_auction(MarketId market) const;
 
-  // Recomputes conservation, non-negativity, locked-equals-required and uncrossed books from
-  // scratch; returns the first violation. For tests and the simulator (O(state)).
+  // Recomputes non-negativity, locked-equals-required, the books against each market's state
+  // (uncrossed while trading; while paused, no account crossing itself) and the consistency of
+  // the breaker state from scratch; returns the first violation. For tests and the simulator
+  // (O(state)).
   Status check_invariants() const;
   // Per-asset totals over every account (available + locked), fee account included.
   std::vector<Amount> asset_totals() const;
@@ -156,6 +173,29 @@ class Exchange {
     std::string message;
   };
 
+  // A market's circuit breaker and its commitment bookkeeping.
+  struct MarketEntry {
+    MarketBreaker breaker;
+    Hash256 committed_digest;
+    bool committed = false;
+    bool dirty = false;
+  };
+
+  // One trade's settlement: who buys and sells, what the buyer locked per lot, at what price.
+  struct Trade {
+    MarketId market = 0;
+    AccountIndex buyer = 0;
+    AccountIndex seller = 0;
+    Price buyer_limit = 0;
+    Price price = 0;
+    Quantity quantity = 0;
+    bool buyer_is_maker = false;
+  };
+  struct TradeFees {
+    Amount buyer_fee = 0;   // in base
+    Amount seller_fee = 0;  // in quote
+  };
+
   // An empty exchange with the configuration of `genesis` and none of its accounts: the
   // starting point of restore().
   struct EmptyTag {};
@@ -163,6 +203,7 @@ class Exchange {
   void recompute_commitment();
   static Hash256 account_digest(const Account& account);
   Hash256 order_digest(const Order& order) const;
+  Hash256 market_digest(MarketId market) const;
   Hash256 globals_digest() const;
 
   // Admission and dispatch. admit() sets `sender` when it admits the transaction.
@@ -188,11 +229,36 @@ class Exchange {
   void submit(Incoming& order, TxResult& result);
   void match(Incoming& order, TxResult& result);
   void settle_fill(Incoming& taker, OrderHandle maker_handle, Quantity quantity, TxResult& result);
+  TradeFees settle_trade(const Trade& trade);
+  void cancel_incoming(Incoming& order, CancelReason reason, TxResult& result);
   void rest(const Incoming& order, TxResult& result);
   void cancel_resting(OrderHandle handle, CancelReason reason, TxResult& result);
   void remove_resting(OrderHandle handle);
   void release_lock(AccountIndex owner, const MarketSpec& market, Side side, Price price,
                     Quantity quantity);
+
+  // Circuit breakers (market_control.cc).
+  MarketBreaker& breaker(MarketId market) { return markets_[market].breaker; }
+  void touch_market(MarketId market);
+  // Timers that expired by the block's time, then the reference prices; before the block's
+  // transactions, so they never depend on which transactions a block carries.
+  void begin_block(BlockResult& block);
+  // The limit-state check of every trading market, after the block's transactions.
+  void end_block();
+  void run_timers(MarketId market, BlockResult& block);
+  void run_auction(MarketId market, BlockResult& block);
+  void settle_auction_fill(OrderHandle bid, OrderHandle ask, Price price, Quantity quantity,
+                           std::vector<Event>& events);
+  void transition(MarketId market, MarketState to, MarketTransitionReason reason,
+                  MarketEventPhase phase, const AuctionClearing* clearing = nullptr);
+  void trip_velocity(MarketId market);
+  bool limit_condition_holds(MarketId market) const;
+  // The remainder of a GTC order while its market is paused: it rests even if it crosses, but
+  // never against an order of its own account (self-trade prevention applies at entry).
+  void rest_while_paused(Incoming& order, TxResult& result);
+  // A buy rests no higher than the upper band and a sell no lower than the lower band.
+  void slide_into_band(Incoming& order);
+  Status check_market(MarketId market) const;
 
   // Accounts and balances.
   AccountIndex account_index_or_create(const AccountId& key);
@@ -207,6 +273,7 @@ class Exchange {
   Hash256 genesis_hash_;
   AccountIndex fee_account_ = 0;
   std::uint64_t height_ = 0;
+  std::int64_t block_time_ms_ = 0;
   OrderId next_order_id_ = 1;
   std::uint64_t next_sequence_ = 1;
   Hash256 state_root_;
@@ -217,6 +284,11 @@ class Exchange {
   std::vector<std::unique_ptr<OrderBook>> books_;  // indexed by MarketId
   std::unordered_map<OrderId, OrderHandle> orders_by_id_;
   std::unordered_map<ClientOrderKey, OrderHandle, KeyHasher> orders_by_client_id_;
+  std::vector<MarketEntry> markets_;  // indexed by MarketId
+  // While a block applies: its market events so far and the transaction executing (for events
+  // that one transaction causes).
+  std::vector<MarketEvent> pending_market_events_;
+  std::size_t executing_transaction_ = 0;
 
   // Commitment: an LtHash over every entry, plus what changed since the last commit. All
   // hashing happens in commit_block(): execution only records what changed.
@@ -225,6 +297,7 @@ class Exchange {
   bool globals_committed_ = false;
   std::vector<AccountIndex> dirty_accounts_;
   std::vector<OrderId> dirty_orders_;
+  std::vector<MarketId> dirty_markets_;
   std::vector<Hash256> removed_digests_;  // committed digests of orders removed since then
   bool applied_ = false;                  // apply_block() ran; commit() is due
 };

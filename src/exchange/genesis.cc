@@ -12,10 +12,30 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr std::uint8_t kGenesisVersion = 1;
+constexpr std::uint8_t kGenesisVersion = 2;  // 2: circuit-breaker parameters per market
 constexpr std::size_t kMaxSymbolLength = 32;
 constexpr std::size_t kMaxListLength = 1'000'000;
 constexpr std::int64_t kMaxFeeBps = 1'000;
+constexpr std::int64_t kMaxBandBps = 5'000;
+constexpr std::int64_t kMaxWindowMs = 3'600'000;     // one hour
+constexpr std::int64_t kMaxDurationMs = 86'400'000;  // one day
+
+// The integer fields of a market's "breakers" object, in encoding order.
+struct BreakerField {
+  const char* name;
+  std::int64_t BreakerSpec::*member;
+};
+constexpr BreakerField kBreakerFields[] = {
+    {"band_bps", &BreakerSpec::band_bps},
+    {"reference_window_ms", &BreakerSpec::reference_window_ms},
+    {"limit_state_ms", &BreakerSpec::limit_state_ms},
+    {"pause_ms", &BreakerSpec::pause_ms},
+    {"velocity_bps", &BreakerSpec::velocity_bps},
+    {"velocity_window_ms", &BreakerSpec::velocity_window_ms},
+    {"velocity_pause_ms", &BreakerSpec::velocity_pause_ms},
+    {"auction_ms", &BreakerSpec::auction_ms},
+    {"reference_price", &BreakerSpec::reference_price},
+};
 
 // JSON integers above 2^53 lose precision in many clients, so amounts may also be strings.
 Result<std::int64_t> json_int64(const Json& value, const std::string& what) {
@@ -91,6 +111,30 @@ Status parse_assets(const Json& root, Genesis& genesis) {
   return Status::ok();
 }
 
+// Absent fields keep their defaults; an unknown field is an error, because a misspelt one would
+// otherwise silently leave a default in force.
+Status parse_breakers(const Json& entry, const std::string& where, BreakerSpec& breakers) {
+  if (!entry.contains("breakers")) return Status::ok();
+  const Json& object = entry["breakers"];
+  const std::string at = where + ".breakers";
+  if (!object.is_object()) return invalid_argument(at + " must be an object");
+  for (const auto& [name, value] : object.items()) {
+    bool known = name == "enabled";
+    for (const BreakerField& field : kBreakerFields) known = known || name == field.name;
+    if (!known) return invalid_argument(at + ": unknown field \"" + name + "\"");
+  }
+  if (object.contains("enabled")) {
+    if (!object["enabled"].is_boolean())
+      return invalid_argument(at + ".enabled must be true/false");
+    breakers.enabled = object["enabled"].get<bool>();
+  }
+  for (const BreakerField& field : kBreakerFields) {
+    BALLAST_ASSIGN_OR_RETURN(breakers.*field.member,
+                             int_field_or(object, field.name, at, breakers.*field.member));
+  }
+  return Status::ok();
+}
+
 Status parse_markets(const Json& root, Genesis& genesis) {
   BALLAST_ASSIGN_OR_RETURN(const Json* markets, field(root, "markets", "genesis"));
   if (!markets->is_array()) return invalid_argument("genesis.markets must be an array");
@@ -109,6 +153,7 @@ Status parse_markets(const Json& root, Genesis& genesis) {
                              int_field_or(entry, "min_size", where, market.lot_size));
     BALLAST_ASSIGN_OR_RETURN(market.maker_fee_bps, int_field_or(entry, "maker_fee_bps", where, 0));
     BALLAST_ASSIGN_OR_RETURN(market.taker_fee_bps, int_field_or(entry, "taker_fee_bps", where, 0));
+    BALLAST_RETURN_IF_ERROR(parse_breakers(entry, where, market.breakers));
     genesis.markets.push_back(std::move(market));
   }
   return Status::ok();
@@ -155,6 +200,39 @@ Status parse_validators(const Json& root, Genesis& genesis) {
   return Status::ok();
 }
 
+Status check_range(std::int64_t value, std::int64_t low, std::int64_t high,
+                   const std::string& field, const char* unit) {
+  if (value >= low && value <= high) return Status::ok();
+  return invalid_argument(field + " must be " + std::to_string(low) + ".." + std::to_string(high) +
+                          unit + ", not " + std::to_string(value));
+}
+
+Status validate_breakers(const MarketSpec& market, const std::string& where) {
+  const BreakerSpec& breakers = market.breakers;
+  const std::string at = where + ".breakers.";
+  // The band must leave room below the reference, so prices stay positive.
+  BALLAST_RETURN_IF_ERROR(check_range(breakers.band_bps, 1, kMaxBandBps, at + "band_bps", " bp"));
+  BALLAST_RETURN_IF_ERROR(
+      check_range(breakers.velocity_bps, 0, kMaxBandBps, at + "velocity_bps", " bp"));
+  for (auto [value, name] : {std::pair{breakers.reference_window_ms, "reference_window_ms"},
+                             std::pair{breakers.velocity_window_ms, "velocity_window_ms"}}) {
+    // Windows are kept as ten buckets of a whole number of milliseconds.
+    BALLAST_RETURN_IF_ERROR(check_range(value, 10, kMaxWindowMs, at + name, " ms"));
+    if (value % 10 != 0) return invalid_argument(at + name + " must be a multiple of 10 ms");
+  }
+  for (auto [value, name] : {std::pair{breakers.limit_state_ms, "limit_state_ms"},
+                             std::pair{breakers.pause_ms, "pause_ms"},
+                             std::pair{breakers.velocity_pause_ms, "velocity_pause_ms"},
+                             std::pair{breakers.auction_ms, "auction_ms"}}) {
+    BALLAST_RETURN_IF_ERROR(check_range(value, 0, kMaxDurationMs, at + name, " ms"));
+  }
+  if (breakers.reference_price < 0 || breakers.reference_price % market.tick_size != 0) {
+    return invalid_argument(at + "reference_price must be 0 (none) or a positive multiple of " +
+                            "tick_size");
+  }
+  return Status::ok();
+}
+
 Status validate_market(const Genesis& genesis, const MarketSpec& market, const std::string& where) {
   if (market.symbol.empty() || market.symbol.size() > kMaxSymbolLength) {
     return invalid_argument(where + ": symbol must be 1..32 characters");
@@ -173,7 +251,7 @@ Status validate_market(const Genesis& genesis, const MarketSpec& market, const s
       return invalid_argument(where + ": fees must be 0..1000 basis points");
     }
   }
-  return Status::ok();
+  return validate_breakers(market, where);
 }
 
 Status validate_balances(const Genesis& genesis) {
@@ -315,6 +393,10 @@ Bytes Genesis::encode() const {
                                market.maker_fee_bps, market.taker_fee_bps}) {
       out.varint(static_cast<std::uint64_t>(value));
     }
+    out.boolean(market.breakers.enabled);
+    for (const BreakerField& field : kBreakerFields) {
+      out.varint(static_cast<std::uint64_t>(market.breakers.*field.member));
+    }
   }
   out.varint(accounts.size());
   for (const GenesisAccount& account : accounts) {
@@ -364,6 +446,10 @@ Result<Genesis> Genesis::decode(ByteView bytes) {
     market.min_size = int64_field("min_size");
     market.maker_fee_bps = int64_field("maker_fee_bps");
     market.taker_fee_bps = int64_field("taker_fee_bps");
+    market.breakers.enabled = in.boolean();
+    for (const BreakerField& field : kBreakerFields) {
+      market.breakers.*field.member = int64_field(field.name);
+    }
     genesis.markets.push_back(std::move(market));
   }
   std::uint64_t account_count = in.varint_at_most(kMaxListLength, "account count");

@@ -17,6 +17,21 @@ struct AssetSpec {
   std::uint32_t decimals = 0;  // for display only: amounts are always integers of units
 };
 
+// Circuit-breaker parameters of one market (docs/CIRCUIT_BREAKERS.md). The defaults are those a
+// genesis file gets when it leaves a field out; the document gives the reasons for each.
+struct BreakerSpec {
+  bool enabled = true;
+  std::int64_t band_bps = 500;                // trades stay within +/- this of the reference
+  std::int64_t reference_window_ms = 30'000;  // the reference is the VWAP over this much time
+  std::int64_t limit_state_ms = 5'000;        // a quote at the band this long pauses the market
+  std::int64_t pause_ms = 30'000;             // pause after a limit state, then the auction
+  std::int64_t velocity_bps = 300;            // a faster move than this ... (0: no velocity rule)
+  std::int64_t velocity_window_ms = 2'000;    // ... within this much time ...
+  std::int64_t velocity_pause_ms = 5'000;     // ... pauses the market for this long
+  std::int64_t auction_ms = 1'000;            // call period between the pause and the uncross
+  Price reference_price = 0;                  // the reference before any trade; 0: none
+};
+
 struct MarketSpec {
   std::string symbol;  // e.g. "BTC-USD"
   AssetId base = 0;
@@ -26,6 +41,7 @@ struct MarketSpec {
   Quantity min_size = 1;  // smallest order quantity (base units)
   std::int64_t maker_fee_bps = 0;
   std::int64_t taker_fee_bps = 0;
+  BreakerSpec breakers{};
 };
 
 struct GenesisBalance {

@@ -209,4 +209,56 @@ Json result_to_json(const TxResult& result, const Genesis& genesis) {
   return json;
 }
 
+namespace {
+
+// Prices that may be absent are null in JSON rather than a magic 0.
+Json optional_price(Price price) {
+  return price > 0 ? Json(price) : Json(nullptr);
+}
+
+Json optional_price(const std::optional<Price>& price) {
+  return price ? Json(*price) : Json(nullptr);
+}
+
+}  // namespace
+
+Json market_event_to_json(const MarketEvent& event, const Genesis& genesis) {
+  Json json = {{"event", "market_state"},
+               {"market", genesis.markets[event.market].symbol},
+               {"from", market_state_name(event.from)},
+               {"to", market_state_name(event.to)},
+               {"reason", market_transition_reason_name(event.reason)},
+               {"phase", market_event_phase_name(event.phase)},
+               {"time_ms", event.time_ms},
+               {"ends_ms", event.ends_ms > 0 ? Json(event.ends_ms) : Json(nullptr)},
+               {"reference_price", optional_price(event.reference_price)},
+               {"band_low", optional_price(event.band_low)},
+               {"band_high", optional_price(event.band_high)}};
+  if (event.phase == MarketEventPhase::kTransaction) json["transaction"] = event.transaction;
+  if (event.reason == MarketTransitionReason::kAuctionCompleted) {
+    json["clearing_price"] = optional_price(event.clearing_price);
+    json["matched_quantity"] = event.matched_quantity;
+  }
+  return json;
+}
+
+Json market_status_to_json(const MarketStatus& status, const Genesis& genesis) {
+  return {{"market", genesis.markets[status.market].symbol},
+          {"breakers_enabled", status.breakers_enabled},
+          {"state", market_state_name(status.state)},
+          {"reason", market_transition_reason_name(status.reason)},
+          {"state_entered_ms", status.state_entered_ms},
+          {"state_ends_ms", status.state_ends_ms > 0 ? Json(status.state_ends_ms) : Json(nullptr)},
+          {"reference_price", optional_price(status.reference_price)},
+          {"band_low", status.band ? Json(status.band->low) : Json(nullptr)},
+          {"band_high", status.band ? Json(status.band->high) : Json(nullptr)},
+          {"last_trade_price", optional_price(status.last_trade_price)},
+          {"last_auction_price", optional_price(status.last_auction_price)},
+          {"last_auction_volume", status.last_auction_volume},
+          {"limit_states", status.limit_states},
+          {"limit_pauses", status.limit_pauses},
+          {"velocity_pauses", status.velocity_pauses},
+          {"auctions", status.auctions}};
+}
+
 }  // namespace ballast::exchange

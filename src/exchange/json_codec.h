@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "exchange/breakers.h"
 #include "exchange/events.h"
 #include "exchange/genesis.h"
 #include "exchange/transaction.h"
@@ -20,5 +21,10 @@ Result<TransactionBody> body_from_json(
 
 nlohmann::json event_to_json(const Event& event, const Genesis& genesis);
 nlohmann::json result_to_json(const TxResult& result, const Genesis& genesis);
+// A market state change, e.g. {"event":"market_state","market":"BTC-USD","from":"auction",
+// "to":"open","reason":"auction_completed",...}.
+nlohmann::json market_event_to_json(const MarketEvent& event, const Genesis& genesis);
+// The circuit-breaker status of a market, for the API.
+nlohmann::json market_status_to_json(const MarketStatus& status, const Genesis& genesis);
 
 }  // namespace ballast::exchange

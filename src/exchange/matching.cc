@@ -1,5 +1,5 @@
-// Price-time priority matching, settlement of fills, and keeping the book, the per-account
-// order lists and the lookup tables in step.
+// Price-time priority matching within the circuit-breaker limits, settlement of fills, and
+// keeping the book, the per-account order lists and the lookup tables in step.
 #include <algorithm>
 
 #include "exchange/exchange.h"
@@ -7,88 +7,117 @@
 namespace ballast::exchange {
 
 void Exchange::submit(Incoming& order, TxResult& result) {
-  match(order, result);
+  if (breaker(order.market).trading()) match(order, result);
   if (order.remaining == 0) return;
-  if (order.time_in_force == TimeInForce::kGoodTillCancel) {
+  const bool good_till_cancel = order.time_in_force == TimeInForce::kGoodTillCancel;
+  if (!breaker(order.market).trading()) {
+    // Paused before it arrived (only GTC orders get here then) or by one of its own fills.
+    if (good_till_cancel) {
+      rest_while_paused(order, result);
+    } else {
+      cancel_incoming(order, CancelReason::kMarketPaused, result);
+    }
+    return;
+  }
+  if (good_till_cancel) {
+    slide_into_band(order);
     rest(order, result);
     return;
   }
   // The unfilled rest of an IOC, FOK or market order is cancelled; self-trade prevention may
   // already have done so.
+  cancel_incoming(order, CancelReason::kImmediateOrCancel, result);
+}
+
+void Exchange::cancel_incoming(Incoming& order, CancelReason reason, TxResult& result) {
   release_lock(order.owner, *order.spec, order.side, order.price, order.remaining);
-  result.events.push_back(OrderCancelled{order.id, accounts_[order.owner].key, order.remaining,
-                                         CancelReason::kImmediateOrCancel});
+  result.events.push_back(
+      OrderCancelled{order.id, accounts_[order.owner].key, order.remaining, reason});
   order.remaining = 0;
 }
 
 void Exchange::match(Incoming& order, TxResult& result) {
   OrderBook& book = *books_[order.market];
   Side maker_side = opposite(order.side);
+  FillGate gate(breaker(order.market), *order.spec, order.side, order.price);
   while (order.remaining > 0) {
     OrderHandle maker = book.best(maker_side);
     if (maker == kNoOrder) return;
     const Order& resting = order_pool_[maker];
-    bool price_ok =
-        order.side == Side::kBuy ? resting.price <= order.price : resting.price >= order.price;
-    if (!price_ok) return;
+    if (!gate.price_allowed(resting.price)) return;
     if (resting.owner == order.owner) {
       SelfTradePrevention mode = order.self_trade_prevention;
       if (mode != SelfTradePrevention::kCancelNewest) {
         cancel_resting(maker, CancelReason::kSelfTradePrevention, result);
       }
       if (mode != SelfTradePrevention::kCancelOldest) {
-        release_lock(order.owner, *order.spec, order.side, order.price, order.remaining);
-        result.events.push_back(OrderCancelled{order.id, accounts_[order.owner].key,
-                                               order.remaining,
-                                               CancelReason::kSelfTradePrevention});
-        order.remaining = 0;
+        cancel_incoming(order, CancelReason::kSelfTradePrevention, result);
       }
       continue;
     }
+    if (!gate.velocity_allows(resting.price)) {
+      trip_velocity(order.market);
+      return;
+    }
+    const Price price = resting.price;
     settle_fill(order, maker, std::min(order.remaining, resting.remaining), result);
+    gate.filled(price);
   }
+}
+
+Exchange::TradeFees Exchange::settle_trade(const Trade& trade) {
+  const MarketSpec& market = genesis_.markets[trade.market];
+  BALLAST_ASSERT(trade.quantity > 0 && trade.quantity % market.lot_size == 0);
+  BALLAST_ASSERT(trade.buyer != trade.seller && trade.price <= trade.buyer_limit);
+  const Quantity lots = trade.quantity / market.lot_size;
+  // <= the buyer's locked limit notional: cannot overflow.
+  const Amount notional = trade.price * lots;
+  TradeFees fees;
+  fees.buyer_fee =
+      fee_for(trade.quantity, trade.buyer_is_maker ? market.maker_fee_bps : market.taker_fee_bps);
+  fees.seller_fee =
+      fee_for(notional, trade.buyer_is_maker ? market.taker_fee_bps : market.maker_fee_bps);
+
+  // The buyer locked its own limit price per lot; it pays the trade price and gets the
+  // difference back at once.
+  Balance& buyer_quote = balance(trade.buyer, market.quote);
+  buyer_quote.locked = sub_or_die(buyer_quote.locked, trade.buyer_limit * lots);
+  buyer_quote.available =
+      add_or_die(buyer_quote.available, (trade.buyer_limit - trade.price) * lots);
+  Balance& buyer_base = balance(trade.buyer, market.base);
+  buyer_base.available = add_or_die(buyer_base.available, trade.quantity - fees.buyer_fee);
+
+  Balance& seller_base = balance(trade.seller, market.base);
+  seller_base.locked = sub_or_die(seller_base.locked, trade.quantity);
+  Balance& seller_quote = balance(trade.seller, market.quote);
+  seller_quote.available = add_or_die(seller_quote.available, notional - fees.seller_fee);
+
+  Balance& fee_base = balance(fee_account_, market.base);
+  fee_base.available = add_or_die(fee_base.available, fees.buyer_fee);
+  Balance& fee_quote = balance(fee_account_, market.quote);
+  fee_quote.available = add_or_die(fee_quote.available, fees.seller_fee);
+
+  breaker(trade.market).record_trade(market, block_time_ms_, trade.price, lots);
+  touch_market(trade.market);
+  return fees;
 }
 
 void Exchange::settle_fill(Incoming& taker, OrderHandle maker_handle, Quantity quantity,
                            TxResult& result) {
   Order& maker = order_pool_[maker_handle];
-  const MarketSpec& market = *taker.spec;
-  BALLAST_ASSERT(quantity > 0 && quantity % market.lot_size == 0);
-  const Price price = maker.price;
-  const Quantity lots = quantity / market.lot_size;
-  const Amount notional = price * lots;  // <= the buyer's locked limit notional: cannot overflow
-
   const bool taker_buys = taker.side == Side::kBuy;
-  const AccountIndex buyer = taker_buys ? taker.owner : maker.owner;
-  const AccountIndex seller = taker_buys ? maker.owner : taker.owner;
-  const Amount buyer_fee =
-      fee_for(quantity, taker_buys ? market.taker_fee_bps : market.maker_fee_bps);
-  const Amount seller_fee =
-      fee_for(notional, taker_buys ? market.maker_fee_bps : market.taker_fee_bps);
-
-  // The buyer locked its own limit price per lot; it pays the maker's price and gets the
-  // difference back at once.
-  const Price buyer_limit = taker_buys ? taker.price : price;
-  Balance& buyer_quote = balance(buyer, market.quote);
-  buyer_quote.locked = sub_or_die(buyer_quote.locked, buyer_limit * lots);
-  buyer_quote.available = add_or_die(buyer_quote.available, (buyer_limit - price) * lots);
-  Balance& buyer_base = balance(buyer, market.base);
-  buyer_base.available = add_or_die(buyer_base.available, quantity - buyer_fee);
-
-  Balance& seller_base = balance(seller, market.base);
-  seller_base.locked = sub_or_die(seller_base.locked, quantity);
-  Balance& seller_quote = balance(seller, market.quote);
-  seller_quote.available = add_or_die(seller_quote.available, notional - seller_fee);
-
-  Balance& fee_base = balance(fee_account_, market.base);
-  fee_base.available = add_or_die(fee_base.available, buyer_fee);
-  Balance& fee_quote = balance(fee_account_, market.quote);
-  fee_quote.available = add_or_die(fee_quote.available, seller_fee);
-
+  // A fill trades at the maker's price; a buying maker locked exactly that.
+  const TradeFees fees = settle_trade(Trade{.market = taker.market,
+                                            .buyer = taker_buys ? taker.owner : maker.owner,
+                                            .seller = taker_buys ? maker.owner : taker.owner,
+                                            .buyer_limit = taker_buys ? taker.price : maker.price,
+                                            .price = maker.price,
+                                            .quantity = quantity,
+                                            .buyer_is_maker = !taker_buys});
   result.events.push_back(OrderFilled{taker.market, maker.id, taker.id, accounts_[maker.owner].key,
-                                      accounts_[taker.owner].key, taker.side, price, quantity,
-                                      taker_buys ? seller_fee : buyer_fee,
-                                      taker_buys ? buyer_fee : seller_fee});
+                                      accounts_[taker.owner].key, taker.side, maker.price, quantity,
+                                      taker_buys ? fees.seller_fee : fees.buyer_fee,
+                                      taker_buys ? fees.buyer_fee : fees.seller_fee});
   taker.remaining -= quantity;
   if (quantity == maker.remaining) {
     remove_resting(maker_handle);
@@ -173,18 +202,20 @@ void Exchange::release_lock(AccountIndex owner, const MarketSpec& market, Side s
 
 bool Exchange::fill_or_kill_fillable(const Incoming& order) const {
   const OrderBook& book = *books_[order.market];
+  // The gate follows the simulated fills, so this stops exactly where match() would.
+  FillGate gate(markets_[order.market].breaker, *order.spec, order.side, order.price);
   Quantity fillable = 0;
   for (OrderHandle handle = book.best(opposite(order.side)); handle != kNoOrder;
        handle = book.next_in_priority(handle)) {
     const Order& resting = order_pool_[handle];
-    bool price_ok =
-        order.side == Side::kBuy ? resting.price <= order.price : resting.price >= order.price;
-    if (!price_ok) break;
+    if (!gate.price_allowed(resting.price)) break;
     if (resting.owner == order.owner) {
       // Mirrors match(): only cancel-oldest keeps going past one's own order.
       if (order.self_trade_prevention != SelfTradePrevention::kCancelOldest) break;
       continue;
     }
+    if (!gate.velocity_allows(resting.price)) break;
+    gate.filled(resting.price);
     fillable += resting.remaining;
     if (fillable >= order.remaining) return true;
   }

@@ -95,11 +95,7 @@ Status Exchange::check_invariants() const {
     }
   }
   for (std::size_t market = 0; market < books_.size(); ++market) {
-    auto bid = books_[market]->best_price(Side::kBuy);
-    auto ask = books_[market]->best_price(Side::kSell);
-    if (bid && ask && *bid >= *ask) {
-      return corruption("book " + genesis_.markets[market].symbol + " is crossed");
-    }
+    BALLAST_RETURN_IF_ERROR(check_market(static_cast<MarketId>(market)));
   }
   if (orders_by_id_.size() != order_pool_.live_count()) {
     return corruption("order table and pool disagree");

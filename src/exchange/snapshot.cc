@@ -1,13 +1,13 @@
 // Snapshot and restore: the whole exchange state in canonical form. Accounts are written in
-// creation order and orders in arrival order, so a restored book has the same time priority
-// and the restored state the same root.
+// creation order, orders in arrival order and market breakers in market order, so a restored
+// book has the same time priority and the restored state the same root.
 #include "base/codec.h"
 #include "exchange/exchange.h"
 
 namespace ballast::exchange {
 namespace {
 
-constexpr std::uint8_t kSnapshotVersion = 1;
+constexpr std::uint8_t kSnapshotVersion = 2;  // 2: block time and market breakers
 constexpr std::size_t kMaxGenesisConfigBytes = 16 << 20;
 constexpr std::uint64_t kMaxSnapshotAccounts = 1ULL << 32;
 constexpr std::uint64_t kMaxSnapshotOrders = 1ULL << 32;
@@ -20,6 +20,7 @@ Bytes Exchange::snapshot() const {
   out.raw(genesis_hash_.bytes);
   out.bytes(genesis_.encode());  // configuration only: accounts are below
   out.u64(height_);
+  out.varint(static_cast<std::uint64_t>(block_time_ms_));
   out.varint(next_order_id_);
   out.varint(next_sequence_);
   out.varint(fee_account_);
@@ -50,6 +51,7 @@ Bytes Exchange::snapshot() const {
     out.varint(order->client_order_id);
     out.varint(order->sequence);
   }
+  for (const MarketEntry& market : markets_) market.breaker.encode(out);
   return out.take();
 }
 
@@ -64,6 +66,7 @@ Result<std::unique_ptr<Exchange>> Exchange::restore(ByteView snapshot) {
   std::unique_ptr<Exchange> exchange(new Exchange(config, genesis_hash, EmptyTag{}));
   Exchange& state = *exchange;
   state.height_ = in.u64();
+  state.block_time_ms_ = static_cast<std::int64_t>(in.varint_at_most(INT64_MAX, "block time"));
   const OrderId next_order_id = in.varint();
   const std::uint64_t next_sequence = in.varint();
   std::uint64_t fee_account = in.varint();
@@ -117,6 +120,10 @@ Result<std::unique_ptr<Exchange>> Exchange::restore(ByteView snapshot) {
     TxResult ignored;
     state.next_sequence_ = sequence;  // rest() stamps the order with the counter
     state.rest(order, ignored);
+  }
+  for (std::size_t market = 0; market < state.markets_.size() && in.ok(); ++market) {
+    std::optional<MarketBreaker> breaker = MarketBreaker::decode(in, config.markets[market]);
+    if (breaker) state.markets_[market].breaker = *breaker;
   }
   BALLAST_RETURN_IF_ERROR(in.finish());
   state.next_order_id_ = next_order_id;

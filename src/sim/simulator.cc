@@ -35,6 +35,9 @@ SimulationSummary run_seeds(const WorldConfig& config, std::uint64_t first, std:
     summary.views_nullified += report.views_nullified;
     summary.messages += report.messages;
     summary.evidence += report.evidence;
+    summary.market_pauses += report.market_pauses;
+    summary.velocity_pauses += report.velocity_pauses;
+    summary.auctions += report.auctions;
     summary.recovery_ms_max = std::max(summary.recovery_ms_max, report.recovery_ms);
     delays.insert(delays.end(), report.latency_delays.begin(), report.latency_delays.end());
     latencies.insert(latencies.end(), report.latency_ms.begin(), report.latency_ms.end());
@@ -80,6 +83,8 @@ void print_summary(const SimulationSummary& summary, std::ostream& out) {
       << summary.latency_ms_p99 << " ms\n";
   out << "messages per finalized block " << static_cast<double>(summary.messages) / blocks
       << ", slowest recovery after healing " << summary.recovery_ms_max << " ms\n";
+  out << "market circuit breakers: pauses " << summary.market_pauses << " (velocity "
+      << summary.velocity_pauses << "), reopening auctions " << summary.auctions << "\n";
 }
 
 }  // namespace ballast::sim

@@ -20,6 +20,9 @@ struct SimulationSummary {
   std::uint64_t views_nullified = 0;
   std::uint64_t messages = 0;
   std::uint64_t evidence = 0;
+  std::uint64_t market_pauses = 0;  // circuit-breaker pauses, of which velocity pauses
+  std::uint64_t velocity_pauses = 0;
+  std::uint64_t auctions = 0;
   double latency_delays_p50 = 0;
   double latency_delays_p99 = 0;
   double latency_ms_p50 = 0;

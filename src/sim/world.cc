@@ -264,6 +264,7 @@ RunReport World::run() {
     report_.views_nullified =
         std::max(report_.views_nullified, node->replica->stats().views_nullified);
     report_.evidence = std::max<std::uint64_t>(report_.evidence, node->replica->evidence().size());
+    record_breaker_activity(node->app->exchange());
     for (const consensus::Evidence& evidence : node->replica->evidence()) {
       if (plan_.behaviours[evidence.validator] == Behaviour::kHonest) {
         fail("honest validator " + std::to_string(evidence.validator) + " equivocated in view " +
@@ -557,6 +558,22 @@ void World::client_submit(std::size_t client) {
 }
 
 // --- checkers ---------------------------------------------------------------------------------
+
+void World::record_breaker_activity(const exchange::Exchange& exchange) {
+  std::uint64_t pauses = 0, velocity = 0, auctions = 0;
+  for (std::size_t market = 0; market < exchange.genesis().markets.size(); ++market) {
+    exchange::MarketStatus status = exchange.market_status(static_cast<exchange::MarketId>(market));
+    pauses += status.limit_pauses + status.velocity_pauses;
+    velocity += status.velocity_pauses;
+    auctions += status.auctions;
+  }
+  // Validators that finalized further have seen more; the furthest is the report.
+  if (pauses + auctions >= report_.market_pauses + report_.auctions) {
+    report_.market_pauses = pauses;
+    report_.velocity_pauses = velocity;
+    report_.auctions = auctions;
+  }
+}
 
 void World::fail(std::string what) {
   report_.passed = false;

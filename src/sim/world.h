@@ -51,6 +51,11 @@ struct RunReport {
   std::uint64_t views_nullified = 0;
   std::uint64_t messages = 0;
   std::uint64_t evidence = 0;
+  // Circuit-breaker activity of the replicated exchange (every market, as an honest validator
+  // that is up at the end sees it): pauses of either kind, of which velocity pauses, and auctions.
+  std::uint64_t market_pauses = 0;
+  std::uint64_t velocity_pauses = 0;
+  std::uint64_t auctions = 0;
   std::vector<double> latency_delays;  // per (replica, block): message delays to finalize
   std::vector<TimeMs> latency_ms;
   TimeMs recovery_ms = -1;  // heal to every honest validator's next finalization
@@ -93,6 +98,7 @@ class World {
   void heal();
   void on_finalized(Node& node, const consensus::FinalizedBlock& block);
   void check_validity(const consensus::Block& block);
+  void record_breaker_activity(const exchange::Exchange& exchange);
   void fail(std::string what);
 
   WorldConfig config_;

@@ -2,6 +2,7 @@
 // error naming the field.
 #include <gtest/gtest.h>
 
+#include "base/assert.h"
 #include "exchange/genesis.h"
 
 namespace ballast::exchange {
@@ -79,6 +80,90 @@ TEST(GenesisTest, BadFieldsAreClearErrors) {
   }
   EXPECT_FALSE(parse_genesis_json("{not json").is_ok());
   EXPECT_FALSE(load_genesis_file("/nonexistent/genesis.json").is_ok());
+}
+
+// The minimal genesis with `breakers` as the market's "breakers" field.
+std::string with_breakers(const std::string& breakers) {
+  std::string text = kMinimal;
+  std::string from = R"("taker_fee_bps": 2})";
+  auto at = text.find(from);
+  BALLAST_ASSERT(at != std::string::npos);
+  text.replace(at, from.size(), R"("taker_fee_bps": 2, "breakers": )" + breakers + "}");
+  return text;
+}
+
+TEST(GenesisTest, AbsentBreakerFieldsTakeTheDocumentedDefaults) {
+  auto genesis = parse_genesis_json(kMinimal);
+  ASSERT_TRUE(genesis.is_ok());
+  const BreakerSpec& breakers = genesis->markets[0].breakers;
+  EXPECT_TRUE(breakers.enabled);
+  EXPECT_EQ(breakers.band_bps, 500);
+  EXPECT_EQ(breakers.reference_window_ms, 30'000);
+  EXPECT_EQ(breakers.limit_state_ms, 5'000);
+  EXPECT_EQ(breakers.pause_ms, 30'000);
+  EXPECT_EQ(breakers.velocity_bps, 300);
+  EXPECT_EQ(breakers.velocity_window_ms, 2'000);
+  EXPECT_EQ(breakers.velocity_pause_ms, 5'000);
+  EXPECT_EQ(breakers.auction_ms, 1'000);
+  EXPECT_EQ(breakers.reference_price, 0);
+  auto partial = parse_genesis_json(with_breakers(R"({"band_bps": 1000, "auction_ms": 0})"));
+  ASSERT_TRUE(partial.is_ok()) << partial.status().to_string();
+  EXPECT_EQ(partial->markets[0].breakers.band_bps, 1'000);
+  EXPECT_EQ(partial->markets[0].breakers.auction_ms, 0);
+  EXPECT_EQ(partial->markets[0].breakers.pause_ms, 30'000);
+}
+
+TEST(GenesisTest, BreakersParseRoundTripAndCanBeTurnedOff) {
+  auto genesis = parse_genesis_json(with_breakers(
+      R"({"enabled": false, "band_bps": 1000, "reference_window_ms": 60000,
+          "limit_state_ms": 15000, "pause_ms": 300000, "velocity_bps": 0,
+          "velocity_window_ms": 1000, "velocity_pause_ms": 2000, "auction_ms": 500,
+          "reference_price": "6000000"})"));
+  ASSERT_TRUE(genesis.is_ok()) << genesis.status().to_string();
+  const BreakerSpec& breakers = genesis->markets[0].breakers;
+  EXPECT_FALSE(breakers.enabled);
+  EXPECT_EQ(breakers.limit_state_ms, 15'000);
+  EXPECT_EQ(breakers.pause_ms, 300'000);
+  EXPECT_EQ(breakers.velocity_bps, 0);
+  EXPECT_EQ(breakers.reference_price, 6'000'000);
+  auto decoded = Genesis::decode(genesis->encode());
+  ASSERT_TRUE(decoded.is_ok()) << decoded.status().to_string();
+  EXPECT_EQ(decoded->encode(), genesis->encode());
+  EXPECT_FALSE(decoded->markets[0].breakers.enabled);
+  EXPECT_EQ(decoded->markets[0].breakers.auction_ms, 500);
+  // The parameters are part of the genesis hash.
+  EXPECT_NE(genesis->hash(), parse_genesis_json(kMinimal)->hash());
+}
+
+TEST(GenesisTest, BadBreakerFieldsAreClearErrorsNamingTheField) {
+  std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"band_bps": 0})", "genesis.markets[0].breakers.band_bps must be 1..5000"},
+      {R"({"band_bps": 5001})", "breakers.band_bps"},
+      {R"({"velocity_bps": -1})", "breakers.velocity_bps"},
+      {R"({"reference_window_ms": 5})", "breakers.reference_window_ms must be 10..3600000"},
+      {R"({"velocity_window_ms": 1005})", "breakers.velocity_window_ms must be a multiple of 10"},
+      {R"({"limit_state_ms": -1})", "breakers.limit_state_ms"},
+      {R"({"pause_ms": 86400001})", "breakers.pause_ms"},
+      {R"({"velocity_pause_ms": -5})", "breakers.velocity_pause_ms"},
+      {R"({"auction_ms": -1})", "breakers.auction_ms"},
+      {R"({"reference_price": -10})", "breakers.reference_price"},
+      {R"({"enabled": 1})", "breakers.enabled must be true/false"},
+      {R"({"enable": false})", "breakers: unknown field \"enable\""},
+      {R"({"band_bps": "wide"})", "breakers.band_bps is not an integer"},
+      {R"(true)", "breakers must be an object"},
+  };
+  for (const auto& [breakers, expected] : cases) {
+    auto genesis = parse_genesis_json(with_breakers(breakers));
+    ASSERT_FALSE(genesis.is_ok()) << "accepted: " << breakers;
+    EXPECT_NE(genesis.status().message().find(expected), std::string::npos)
+        << genesis.status().message();
+  }
+  // A reference price must be on the tick grid.
+  std::string text = with_breakers(R"({"reference_price": 15})");
+  text.replace(text.find(R"("tick_size": 1)"), 14, R"("tick_size": 10)");
+  auto off_grid = parse_genesis_json(text);
+  ASSERT_FALSE(off_grid.is_ok());
+  EXPECT_NE(off_grid.status().message().find("reference_price"), std::string::npos);
 }
 
 TEST(GenesisTest, TotalSupplyOverflowIsRejected) {

@@ -4,6 +4,8 @@
 //    fee (execution) or nothing (admission);
 //  - two replicas agree on every block, and snapshot/restore changes nothing;
 //  - within a block, cancels run first, then post-only orders, then the rest.
+// The reference model knows nothing of circuit breakers, so the cases compared with it turn them
+// off; the others draw them on or off (breaker_property_test.cc tests the breakers themselves).
 //
 // Operations are generated as templates ("cancel one of my open orders", "replace someone
 // else's order") and resolved against the state at the start of their block, so random streams
@@ -39,6 +41,8 @@ struct CaseConfig {
   std::uint32_t max_open_orders = 1'000;
   Amount min_tx_fee = 0;
   bool whales = false;  // huge balances, and prices near kHugePrice are common
+  bool breakers = false;
+  std::int64_t block_interval_ms = 0;  // block time step, where a property advances time
 };
 
 void showValue(const CaseConfig& config, std::ostream& os) {
@@ -46,7 +50,8 @@ void showValue(const CaseConfig& config, std::ostream& os) {
      << " lot=" << config.market.lot_size << " min_size=" << config.market.min_size
      << " maker_bps=" << config.market.maker_fee_bps << " taker_bps=" << config.market.taker_fee_bps
      << " max_open_orders=" << config.max_open_orders << " min_tx_fee=" << config.min_tx_fee
-     << (config.whales ? " whales" : "") << " funds(base/quote)=";
+     << (config.whales ? " whales" : "") << (config.breakers ? " breakers" : "")
+     << " block_interval_ms=" << config.block_interval_ms << " funds(base/quote)=";
   for (std::size_t i = 0; i < config.traders; ++i) {
     os << (i == 0 ? "" : ",") << config.base_funds[i] << "/" << config.quote_funds[i];
   }
@@ -54,8 +59,12 @@ void showValue(const CaseConfig& config, std::ostream& os) {
 }
 
 // Small books and small balances, so orders cross, run out of funds and hit limits often.
-CaseConfig draw_config() {
+enum class Breakers { kOff, kDrawn };
+
+CaseConfig draw_config(Breakers breakers) {
   CaseConfig config;
+  config.breakers = breakers == Breakers::kDrawn && *rc::gen::arbitrary<bool>();
+  config.block_interval_ms = *rc::gen::element<std::int64_t>(0, 700, 3'000);
   config.traders = *rc::gen::inRange<std::size_t>(3, 5);
   const Quantity lot = *rc::gen::element<Quantity>(1, 10);
   config.market.tick_size = *rc::gen::element<Price>(1, 5);
@@ -76,8 +85,8 @@ CaseConfig draw_config() {
   return config;
 }
 
-rc::Gen<CaseConfig> gen_config() {
-  return rc::gen::resize(100, rc::gen::exec([] { return draw_config(); }));
+rc::Gen<CaseConfig> gen_config(Breakers breakers) {
+  return rc::gen::resize(100, rc::gen::exec([breakers] { return draw_config(breakers); }));
 }
 
 Genesis make_case_genesis(const CaseConfig& config) {
@@ -88,6 +97,7 @@ Genesis make_case_genesis(const CaseConfig& config) {
     genesis.accounts[i].balances = {{kBase, config.base_funds[i]}, {kQuote, config.quote_funds[i]}};
   }
   genesis.limits.max_open_orders_per_account = config.max_open_orders;
+  genesis.markets[kMarket].breakers.enabled = config.breakers;
   BALLAST_ASSERT(validate_genesis(genesis).is_ok());
   return genesis;
 }
@@ -563,7 +573,10 @@ std::string invariant_violations(const Exchange& exchange,
   }
   std::vector<OpenOrder> bids = exchange.resting_orders(kMarket, Side::kBuy);
   std::vector<OpenOrder> asks = exchange.resting_orders(kMarket, Side::kSell);
-  if (!bids.empty() && !asks.empty() && bids.front().price >= asks.front().price) {
+  MarketState state = exchange.market_status(kMarket).state;
+  bool trading = state == MarketState::kOpen || state == MarketState::kLimitState;
+  // Only a paused market (or one in its auction) may hold a crossed book.
+  if (trading && !bids.empty() && !asks.empty() && bids.front().price >= asks.front().price) {
     out << "book crossed: bid " << bids.front().price << " >= ask " << asks.front().price << "\n";
   }
   return out.str();
@@ -602,7 +615,7 @@ Observed observe(const Exchange& exchange, const std::vector<AccountId>& keys) {
 // --- (a) the engine against the reference, one transaction per block --------------------
 
 RC_GTEST_PROP(ExchangePropertyTest, MatchesReferenceOneTransactionPerBlock, ()) {
-  const CaseConfig config = *gen_config();
+  const CaseConfig config = *gen_config(Breakers::kOff);
   const std::vector<Op> ops = *gen_stream(config);
   const Genesis genesis = make_case_genesis(config);
   const std::vector<AccountId> keys = account_keys(genesis);
@@ -632,8 +645,10 @@ RC_GTEST_PROP(ExchangePropertyTest, MatchesReferenceOneTransactionPerBlock, ()) 
 
 // --- (b) invariants after every transaction ------------------------------------------------
 
+// Block time stands still here, so a paused market stays paused: the rest of the stream then
+// checks the rules for orders in a pause.
 RC_GTEST_PROP(ExchangePropertyTest, InvariantsHoldAfterEveryTransaction, ()) {
-  const CaseConfig config = *gen_config();
+  const CaseConfig config = *gen_config(Breakers::kDrawn);
   const std::vector<Op> ops = *gen_stream(config);
   const Genesis genesis = make_case_genesis(config);
   const std::vector<AccountId> keys = account_keys(genesis);
@@ -687,6 +702,9 @@ std::string compare_blocks(const BlockResult& a, const BlockResult& b) {
   std::ostringstream out;
   if (a.height != b.height) out << "heights differ\n";
   if (a.state_root != b.state_root) out << "state roots differ at height " << a.height << "\n";
+  if (a.market_events != b.market_events)
+    out << "market events differ at height " << a.height << "\n";
+  if (a.block_events != b.block_events) out << "block events differ at height " << a.height << "\n";
   if (a.results.size() != b.results.size()) return out.str() + "result counts differ\n";
   for (std::size_t i = 0; i < a.results.size(); ++i) {
     const TxResult& x = a.results[i];
@@ -718,7 +736,7 @@ OrderId highest_accepted_id(const BlockResult& block, OrderId so_far) {
 }
 
 RC_GTEST_PROP(ExchangePropertyTest, TwoReplicasAgreeOnEveryBlock, ()) {
-  const CaseConfig config = *gen_config();
+  const CaseConfig config = *gen_config(Breakers::kDrawn);
   const std::vector<std::vector<Op>> blocks = *gen_blocks(config);
   const Genesis genesis = make_case_genesis(config);
   const std::vector<AccountId> keys = account_keys(genesis);
@@ -733,7 +751,8 @@ RC_GTEST_PROP(ExchangePropertyTest, TwoReplicasAgreeOnEveryBlock, ()) {
   OrderId max_id = 0;
   for (const std::vector<Op>& block : blocks) {
     std::vector<Transaction> txs = sign_block(block, first, keys, recipients, max_id, signer);
-    const BlockContext context{first.height() + 1, 0};
+    const BlockContext context{first.height() + 1, static_cast<std::int64_t>(first.height() + 1) *
+                                                       config.block_interval_ms};
     BlockResult a = first.execute_block(context, txs);
     BlockResult b = second.execute_block(context, txs);
     std::string problems =
@@ -746,7 +765,7 @@ RC_GTEST_PROP(ExchangePropertyTest, TwoReplicasAgreeOnEveryBlock, ()) {
 }
 
 RC_GTEST_PROP(ExchangePropertyTest, SnapshotAndRestoreAreTransparent, ()) {
-  const CaseConfig config = *gen_config();
+  const CaseConfig config = *gen_config(Breakers::kDrawn);
   const std::vector<std::vector<Op>> blocks = *gen_blocks(config);
   const std::size_t snapshot_at = *rc::gen::inRange<std::size_t>(0, blocks.size() + 1);
   const Genesis genesis = make_case_genesis(config);
@@ -776,7 +795,9 @@ RC_GTEST_PROP(ExchangePropertyTest, SnapshotAndRestoreAreTransparent, ()) {
     if (i == blocks.size()) break;
     std::vector<Transaction> txs =
         sign_block(blocks[i], original, keys, recipients, max_id, signer);
-    const BlockContext context{original.height() + 1, 0};
+    const BlockContext context{
+        original.height() + 1,
+        static_cast<std::int64_t>(original.height() + 1) * config.block_interval_ms};
     BlockResult a = original.execute_block(context, txs);
     if (restored) {
       BlockResult b = restored->execute_block(context, txs);
@@ -835,7 +856,7 @@ std::string phase_order_violations(const std::vector<Transaction>& txs, const Bl
 }
 
 RC_GTEST_PROP(ExchangePropertyTest, BlockPhasesMatchReferenceReordering, ()) {
-  const CaseConfig config = *gen_config();
+  const CaseConfig config = *gen_config(Breakers::kOff);
   const std::vector<std::vector<Op>> blocks = *gen_blocks(config);
   const Genesis genesis = make_case_genesis(config);
   const std::vector<AccountId> keys = account_keys(genesis);

@@ -11,7 +11,8 @@ Genesis make_genesis(const std::vector<std::string>& account_names, Amount funds
   genesis.min_tx_fee = min_tx_fee;
   genesis.assets = {{"BASE", 0}, {"QUOTE", 0}};
   genesis.markets = {{"BASE-QUOTE", kBase, kQuote, market.tick_size, market.lot_size,
-                      market.min_size, market.maker_fee_bps, market.taker_fee_bps}};
+                      market.min_size, market.maker_fee_bps, market.taker_fee_bps,
+                      market.breakers}};
   for (const std::string& name : account_names) {
     genesis.accounts.push_back(
         {SecretKey::insecure_from_seed(name).public_key(), {{kBase, funds}, {kQuote, funds}}});
@@ -48,7 +49,8 @@ Transaction TestWorld::make(const std::string& name, TransactionBody body, Amoun
 }
 
 BlockResult TestWorld::run_block(const std::vector<Transaction>& txs) {
-  return exchange_->execute_block({exchange_->height() + 1, 0}, txs);
+  last_block_ = exchange_->execute_block({exchange_->height() + 1, time_ms_}, txs);
+  return last_block_;
 }
 
 TxResult TestWorld::run(const std::string& name, TransactionBody body, Amount fee) {

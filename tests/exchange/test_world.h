@@ -16,6 +16,7 @@ struct MarketParams {
   Quantity min_size = 1;
   std::int64_t maker_fee_bps = 0;
   std::int64_t taker_fee_bps = 0;
+  BreakerSpec breakers{};  // the genesis defaults unless a test says otherwise
 };
 
 // Assets: BASE (id 0), QUOTE (id 1). Market 0 is BASE-QUOTE with the given parameters.
@@ -40,8 +41,14 @@ class TestWorld {
 
   // A signed transaction from `name` with the next nonce, fee `fee`, expiring far ahead.
   Transaction make(const std::string& name, TransactionBody body, Amount fee = 0);
-  // Executes `txs` as the next block and returns its result.
+  // Executes `txs` as the next block, at the current block time, and returns its result.
   BlockResult run_block(const std::vector<Transaction>& txs);
+  // The block time of the blocks that follow (0 until set); it must never go backwards.
+  void set_time(std::int64_t time_ms) { time_ms_ = time_ms; }
+  void advance_time(std::int64_t elapsed_ms) { time_ms_ += elapsed_ms; }
+  std::int64_t time_ms() const { return time_ms_; }
+  // The result of the last block run, with its market events and block events.
+  const BlockResult& last_block() const { return last_block_; }
   // Signs and executes one transaction in its own block.
   TxResult run(const std::string& name, TransactionBody body, Amount fee = 0);
 
@@ -58,6 +65,8 @@ class TestWorld {
   std::map<std::string, SecretKey> keys_;
   std::map<std::string, std::uint64_t> nonces_;
   std::unique_ptr<Exchange> exchange_;
+  std::int64_t time_ms_ = 0;
+  BlockResult last_block_;
 };
 
 // Events of one kind from a result, in order.

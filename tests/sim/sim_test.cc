@@ -31,6 +31,10 @@ TEST(SimulatorTest, MixedFaultSeedsPassEveryChecker) {
   EXPECT_EQ(summary.seeds_passed, summary.seeds_run) << describe_failures(summary, config);
   EXPECT_GT(summary.finalized_blocks, summary.seeds_run * 10);
   EXPECT_GT(summary.finalized_transactions, 0u);
+  // The client flow moves prices fast enough to pause markets: the invariants above held
+  // through pauses and reopening auctions too.
+  EXPECT_GT(summary.market_pauses, 0u);
+  EXPECT_GT(summary.auctions, 0u);
 }
 
 // Each of these seeds once failed; the comment says what was wrong.
