@@ -84,25 +84,26 @@ json tx_record_json(const Hash256& id, const TxRecord& record, const exchange::G
   return out;
 }
 
-json markets_json(const exchange::Exchange& exchange, const MarketFeed& feed) {
+json markets_json(const exchange::Exchange& exchange) {
   const exchange::Genesis& genesis = exchange.genesis();
   json markets = json::array();
   for (exchange::MarketId id = 0; id < genesis.markets.size(); ++id) {
     const exchange::MarketSpec& spec = genesis.markets[id];
-    std::vector<Trade> last = feed.recent_trades(id, 1);
-    markets.push_back({{"symbol", spec.symbol},
-                       {"id", id},
-                       {"base", genesis.assets[spec.base].symbol},
-                       {"quote", genesis.assets[spec.quote].symbol},
-                       {"tick_size", spec.tick_size},
-                       {"lot_size", spec.lot_size},
-                       {"min_size", spec.min_size},
-                       {"maker_fee_bps", spec.maker_fee_bps},
-                       {"taker_fee_bps", spec.taker_fee_bps},
-                       {"trading_state", "open"},
-                       {"best_bid", best_price(exchange, id, exchange::Side::kBuy)},
-                       {"best_ask", best_price(exchange, id, exchange::Side::kSell)},
-                       {"last_price", last.empty() ? json() : json(last.front().price)}});
+    json market = {{"symbol", spec.symbol},
+                   {"id", id},
+                   {"base", genesis.assets[spec.base].symbol},
+                   {"quote", genesis.assets[spec.quote].symbol},
+                   {"tick_size", spec.tick_size},
+                   {"lot_size", spec.lot_size},
+                   {"min_size", spec.min_size},
+                   {"maker_fee_bps", spec.maker_fee_bps},
+                   {"taker_fee_bps", spec.taker_fee_bps},
+                   {"best_bid", best_price(exchange, id, exchange::Side::kBuy)},
+                   {"best_ask", best_price(exchange, id, exchange::Side::kSell)}};
+    json status = exchange::market_status_to_json(exchange.market_status(id), genesis);
+    status.erase("market");
+    market["trading"] = std::move(status);
+    markets.push_back(std::move(market));
   }
   return {{"height", exchange.height()}, {"markets", std::move(markets)}};
 }

@@ -25,7 +25,8 @@ nlohmann::json error_json(const Status& status);
 nlohmann::json status_json(const CoreStatus& status);
 nlohmann::json tx_record_json(const Hash256& id, const TxRecord& record,
                               const exchange::Genesis& genesis);
-nlohmann::json markets_json(const exchange::Exchange& exchange, const MarketFeed& feed);
+// Parameters, best prices and the circuit-breaker status (docs/CIRCUIT_BREAKERS.md) per market.
+nlohmann::json markets_json(const exchange::Exchange& exchange);
 nlohmann::json book_json(const exchange::Exchange& exchange, exchange::MarketId market,
                          std::size_t depth);
 nlohmann::json trade_json(const Trade& trade);

@@ -283,7 +283,7 @@ void ApiRoutes::get_status(const ApiRequest& request, ApiHandlers::Reply reply) 
 void ApiRoutes::get_markets(ApiHandlers::Reply reply) {
   read_on_core(
       [](CoreView& view) -> ApiResponse {
-        return {200, markets_json(view.application.exchange(), view.market_feed)};
+        return {200, markets_json(view.application.exchange())};
       },
       std::move(reply));
 }
@@ -374,6 +374,40 @@ void ApiRoutes::get_block(std::string_view height_text, ApiHandlers::Reply reply
 
 // --- GET /metrics -------------------------------------------------------------------------------
 
+// Trading state and circuit-breaker trips per market (docs/CIRCUIT_BREAKERS.md).
+void ApiRoutes::render_market_metrics(PrometheusText& out, const CoreStatus& status) const {
+  out.family("ballast_market_state", "gauge",
+             "1 for the state each market is in (open, limit_state, paused, auction).");
+  for (const exchange::MarketStatus& market : status.markets) {
+    for (auto state : {exchange::MarketState::kOpen, exchange::MarketState::kLimitState,
+                       exchange::MarketState::kPaused, exchange::MarketState::kAuction}) {
+      out.sample("ballast_market_state", market.state == state ? 1.0 : 0.0,
+                 {{"market", genesis_.markets[market.market].symbol},
+                  {"state", std::string(exchange::market_state_name(state))}});
+    }
+  }
+  out.family("ballast_market_breaker_trips_total", "counter",
+             "Circuit-breaker transitions per market since genesis, by kind.");
+  for (const exchange::MarketStatus& market : status.markets) {
+    const std::string& symbol = genesis_.markets[market.market].symbol;
+    out.sample("ballast_market_breaker_trips_total", static_cast<double>(market.limit_states),
+               {{"market", symbol}, {"kind", "limit_state"}});
+    out.sample("ballast_market_breaker_trips_total", static_cast<double>(market.limit_pauses),
+               {{"market", symbol}, {"kind", "limit_pause"}});
+    out.sample("ballast_market_breaker_trips_total", static_cast<double>(market.velocity_pauses),
+               {{"market", symbol}, {"kind", "velocity_pause"}});
+    out.sample("ballast_market_breaker_trips_total", static_cast<double>(market.auctions),
+               {{"market", symbol}, {"kind", "auction"}});
+  }
+  out.family("ballast_market_reference_price", "gauge",
+             "The reference price the band is drawn around (absent before the first trade).");
+  for (const exchange::MarketStatus& market : status.markets) {
+    if (!market.reference_price) continue;
+    out.sample("ballast_market_reference_price", static_cast<double>(*market.reference_price),
+               {{"market", genesis_.markets[market.market].symbol}});
+  }
+}
+
 ApiResponse ApiRoutes::metrics() const {
   CoreStatus status = core_.status();
   PrometheusText out;
@@ -462,6 +496,7 @@ ApiResponse ApiRoutes::metrics() const {
     gauge("ballast_stream_sessions", "Open WebSocket stream sessions.",
           static_cast<double>(server_->open_stream_sessions()));
   }
+  render_market_metrics(out, status);
   gauge("ballast_divergence", "1 when this validator's state diverged from a certified root.",
         status.divergence ? 1.0 : 0.0);
   gauge("ballast_evidence", "Equivocation proofs held.", static_cast<double>(status.evidence));

@@ -43,6 +43,7 @@ class ApiRoutes {
   void get_account(std::string_view key, ApiHandlers::Reply reply);
   void get_block(std::string_view height, ApiHandlers::Reply reply);
   ApiResponse metrics() const;
+  void render_market_metrics(PrometheusText& out, const CoreStatus& status) const;
   // Runs `read` on the core thread and replies with what it returns; 503 when the core is busy.
   void read_on_core(std::function<ApiResponse(CoreView& view)> read, ApiHandlers::Reply reply);
   void reply_error(const ApiHandlers::Reply& reply, const Status& status);

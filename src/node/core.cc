@@ -373,6 +373,10 @@ void Core::publish_status() {
   status.divergence = replica_->divergence();
   status.evidence = replica_->evidence().size();
   status.finality_waiters = transactions_.waiters();
+  const exchange::Exchange& exchange = application_->exchange();
+  for (exchange::MarketId market = 0; market < genesis_.markets.size(); ++market) {
+    status.markets.push_back(exchange.market_status(market));
+  }
   status.stream_sessions = stream_.sessions();
   std::lock_guard lock(status_mutex_);
   published_ = std::move(status);

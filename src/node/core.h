@@ -114,6 +114,7 @@ struct CoreStatus {
   std::size_t evidence = 0;
   std::size_t finality_waiters = 0;
   std::size_t stream_sessions = 0;
+  std::vector<exchange::MarketStatus> markets;  // circuit-breaker status per market
 };
 
 class Core {

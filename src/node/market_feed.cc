@@ -59,26 +59,28 @@ std::vector<std::vector<Trade>> MarketFeed::on_block(const exchange::BlockResult
   height_ = result.height;
   std::vector<std::vector<Trade>> block_trades(trades_.size());
   std::uint64_t index_in_block = 0;
+  auto record = [&](const exchange::Event& event) {
+    const auto* fill = std::get_if<exchange::OrderFilled>(&event);
+    if (fill == nullptr) return;
+    BALLAST_ASSERT(fill->market < trades_.size() && index_in_block < kTradesPerBlockBound);
+    Trade trade{(result.height << kTradeIndexBits) | index_in_block++,
+                fill->price,
+                fill->quantity,
+                fill->taker_side,
+                fill->maker_order_id,
+                fill->taker_order_id,
+                result.height,
+                time_ms};
+    trade_counts_[fill->market] += 1;
+    block_trades[fill->market].push_back(trade);
+    std::deque<Trade>& kept = trades_[fill->market];
+    kept.push_back(trade);
+    if (kept.size() > max_trades_per_market_) kept.pop_front();
+  };
+  // The block's own fills (reopening auctions) happen at block start, before any transaction.
+  for (const exchange::Event& event : result.block_events) record(event);
   for (const exchange::TxResult& tx : result.results) {
-    for (const exchange::Event& event : tx.events) {
-      const auto* fill = std::get_if<exchange::OrderFilled>(&event);
-      if (fill == nullptr) continue;
-      BALLAST_ASSERT(fill->market < trades_.size());
-      BALLAST_ASSERT(index_in_block < kTradesPerBlockBound);
-      Trade trade{(result.height << kTradeIndexBits) | index_in_block++,
-                  fill->price,
-                  fill->quantity,
-                  fill->taker_side,
-                  fill->maker_order_id,
-                  fill->taker_order_id,
-                  result.height,
-                  time_ms};
-      trade_counts_[fill->market] += 1;
-      block_trades[fill->market].push_back(trade);
-      std::deque<Trade>& kept = trades_[fill->market];
-      kept.push_back(trade);
-      if (kept.size() > max_trades_per_market_) kept.pop_front();
-    }
+    for (const exchange::Event& event : tx.events) record(event);
   }
   return block_trades;
 }

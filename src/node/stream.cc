@@ -153,11 +153,11 @@ StreamHub::StreamHub(const exchange::Genesis& genesis, StreamLimits limits)
 Result<StreamHub::Channel> StreamHub::parse_channel(const nlohmann::json& request) const {
   auto channel_field = request.find("channel");
   if (channel_field == request.end() || !channel_field->is_string()) {
-    return invalid_argument("\"channel\" must be blocks, trades, book or account");
+    return invalid_argument("\"channel\" must be blocks, markets, trades, book or account");
   }
   Channel channel;
   channel.name = channel_field->get<std::string>();
-  if (channel.name == "blocks") return channel;
+  if (channel.name == "blocks" || channel.name == "markets") return channel;
   if (channel.name == "trades" || channel.name == "book") {
     auto market = request.find("market");
     if (market == request.end() || !market->is_string()) {
@@ -182,6 +182,7 @@ Result<StreamHub::Channel> StreamHub::parse_channel(const nlohmann::json& reques
 
 StreamHub::Subscribers* StreamHub::subscribers_of(const Channel& channel, bool create) {
   if (channel.name == "blocks") return &blocks_;
+  if (channel.name == "markets") return &markets_;
   if (channel.name == "trades") return &trades_[*channel.market];
   if (channel.name == "book") return &books_[*channel.market];
   auto it = accounts_.find(*channel.account);
@@ -271,6 +272,7 @@ void StreamHub::unsubscribe(const std::shared_ptr<StreamSession>& session, const
 
 void StreamHub::on_closed(std::uint64_t session_id) {
   blocks_.erase(session_id);
+  markets_.erase(session_id);
   for (Subscribers& subscribers : trades_) subscribers.erase(session_id);
   for (Subscribers& subscribers : books_) subscribers.erase(session_id);
   for (auto it = accounts_.begin(); it != accounts_.end();) {
@@ -305,6 +307,16 @@ void StreamHub::publish(const StreamBlock& block) {
     if (trades.empty() || trades_[market].empty()) continue;
     send_all(trades_[market], trades_json(genesis_, market, header.height, trades));
   }
+  if (!markets_.empty() && !block.result->market_events.empty()) {
+    nlohmann::json events = nlohmann::json::array();
+    for (const exchange::MarketEvent& event : block.result->market_events) {
+      events.push_back(exchange::market_event_to_json(event, genesis_));
+    }
+    send_all(markets_, {{"channel", "markets"},
+                        {"height", header.height},
+                        {"time_ms", header.timestamp_ms},
+                        {"events", std::move(events)}});
+  }
   for (const BookDelta& delta : *block.deltas) {
     send_all(books_[delta.market], book_delta_json(genesis_, delta));
   }
@@ -335,6 +347,14 @@ void StreamHub::publish_accounts(const StreamBlock& block) {
     }
     return &message;
   };
+  // Reopening auctions fill orders at block start, outside any transaction.
+  for (const exchange::Event& event : block.result->block_events) {
+    for (const PublicKey& involved : accounts_involved(event)) {
+      if (nlohmann::json* message = message_for(involved)) {
+        (*message)["events"].push_back(exchange::event_to_json(event, genesis_));
+      }
+    }
+  }
   for (const exchange::TxResult& result : block.result->results) {
     auto sender = senders.find(result.tx_id);
     if (sender == senders.end()) continue;
@@ -381,6 +401,7 @@ void StreamHub::sweep() {
     });
   };
   expired(blocks_);
+  expired(markets_);
   for (Subscribers& subscribers : trades_) expired(subscribers);
   for (Subscribers& subscribers : books_) expired(subscribers);
   for (auto it = accounts_.begin(); it != accounts_.end();) {

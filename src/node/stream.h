@@ -92,6 +92,7 @@ struct StreamBlock {
   const std::vector<std::vector<Trade>>* trades = nullptr;  // per market
   const std::vector<BookDelta>* deltas = nullptr;
 };
+// `markets` (circuit-breaker transitions of every market) needs no market or account.
 
 class StreamHub {
  public:
@@ -133,6 +134,7 @@ class StreamHub {
   std::vector<Subscribers> trades_;  // per market
   std::vector<Subscribers> books_;   // per market
   std::map<PublicKey, Subscribers> accounts_;
+  Subscribers markets_;                                       // market state transitions
   std::map<std::uint64_t, std::size_t> subscription_counts_;  // per session id
   std::uint64_t published_ = 0;
 };

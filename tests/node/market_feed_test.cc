@@ -73,6 +73,28 @@ TEST(MarketFeedTest, TradesCarryDeterministicIdsAndAreKeptBounded) {
   EXPECT_EQ(feed.trade_count(kMarket), 4u);
 }
 
+TEST(MarketFeedTest, AuctionFillsAtBlockStartAreTradesBeforeTheTransactions) {
+  MarketFeed feed(1);
+  exchange::BlockResult result;
+  result.height = 7;
+  exchange::OrderFilled auction_fill;
+  auction_fill.market = kMarket;
+  auction_fill.price = 150;
+  auction_fill.quantity = 4;
+  result.block_events.push_back(auction_fill);
+  exchange::TxResult tx;
+  exchange::OrderFilled continuous_fill = auction_fill;
+  continuous_fill.price = 151;
+  tx.events.push_back(continuous_fill);
+  result.results.push_back(tx);
+  std::vector<std::vector<Trade>> trades = feed.on_block(result, 5'000);
+  ASSERT_EQ(trades[kMarket].size(), 2u);
+  EXPECT_EQ(trades[kMarket][0].price, 150) << "the reopening auction comes first";
+  EXPECT_EQ(trades[kMarket][0].trade_id, (7u << 24) | 0);
+  EXPECT_EQ(trades[kMarket][1].trade_id, (7u << 24) | 1);
+  EXPECT_EQ(feed.trade_count(kMarket), 2u);
+}
+
 // Random order flow: after every block, a subscriber that started from a snapshot and applied
 // every delta holds exactly the exchange's book, and sequences advance by one per change.
 TEST(MarketFeedTest, SnapshotPlusDeltasReproduceTheBookAfterEveryBlock) {
