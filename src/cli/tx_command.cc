@@ -115,9 +115,10 @@ Result<Submission> prepare(const TxOptions& options, const TxBodyOptions& body) 
 
 // ---- Printing the answer ------------------------------------------------------------------
 
-int exit_code(const client::NodeReply& reply) {
+int exit_code(const client::NodeReply& reply, bool waited) {
   std::string status = text_field(reply.body, "status");
-  if (status == "accepted") return kTxAccepted;
+  // Waited for but only "accepted": the node had too many waiters until the wait ended.
+  if (status == "accepted") return waited ? kTxUnsettled : kTxAccepted;
   if (status == "pending") return kTxUnsettled;
   if (status == "finalized") {
     const Json& result = reply.body.contains("result") ? reply.body["result"] : Json();
@@ -304,7 +305,7 @@ int run_tx(const TxOptions& options, const TxBodyOptions& body, std::ostream& ou
     return kTxFailed;
   }
   print_answer(*reply, options, client.url().to_string(), out, err);
-  return exit_code(*reply);
+  return exit_code(*reply, options.wait);
 }
 
 void add_tx_command(CLI::App& app) {
