@@ -6,9 +6,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -20,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "client/node_client.h"
 #include "crypto/keys.h"
 #include "exchange/genesis.h"
 #include "node/config.h"
@@ -35,7 +33,6 @@ constexpr std::uint32_t kMaxTraders = 10'000;
 constexpr std::uint16_t kApiPortOffset = 100;
 constexpr std::uint64_t kValidatorStake = 100;
 constexpr std::int64_t kKillWaitMs = 5'000;
-constexpr std::size_t kMaxStatusResponseBytes = 1 << 20;
 
 // The tradable world of examples/genesis.json; accounts and validators are added per localnet.
 constexpr std::string_view kLocalnetMarkets = R"({
@@ -446,42 +443,6 @@ Status await_exit(const fs::path& dir, std::vector<Stopping>& stopping, std::int
 
 // ---- status -------------------------------------------------------------------------------
 
-// GET http://address/target with one deadline for connect, send and receive together.
-Result<nlohmann::json> http_get_json(const node::HostPort& address, const std::string& target,
-                                     std::int64_t timeout_ms) {
-  namespace asio = boost::asio;
-  namespace beast = boost::beast;
-  namespace http = beast::http;
-  asio::io_context io;
-  beast::tcp_stream stream(io);
-  beast::error_code host_error;
-  asio::ip::tcp::endpoint endpoint(asio::ip::make_address(address.host, host_error), address.port);
-  if (host_error) return invalid_argument("bad API address " + address.to_string());
-  http::request<http::empty_body> request{http::verb::get, target, 11};
-  request.set(http::field::host, address.to_string());
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(kMaxStatusResponseBytes);
-  beast::error_code failure;
-  stream.expires_after(std::chrono::milliseconds(timeout_ms));
-  stream.async_connect(endpoint, [&](beast::error_code connected) {
-    if (connected) return void(failure = connected);
-    http::async_write(stream, request, [&](beast::error_code written, std::size_t) {
-      if (written) return void(failure = written);
-      http::async_read(stream, buffer, parser,
-                       [&](beast::error_code read, std::size_t) { failure = read; });
-    });
-  });
-  io.run();
-  if (failure) return io_error(failure.message());
-  if (parser.get().result() != http::status::ok) {
-    return io_error("HTTP " + std::to_string(parser.get().result_int()));
-  }
-  auto json = nlohmann::json::parse(parser.get().body(), nullptr, false);
-  if (json.is_discarded() || !json.is_object()) return corruption("status is not a JSON object");
-  return json;
-}
-
 struct ValidatorReport {
   std::uint32_t index = 0;
   std::optional<int> pid;
@@ -501,10 +462,12 @@ Result<ValidatorReport> report_validator(const fs::path& dir, std::uint32_t inde
   BALLAST_ASSIGN_OR_RETURN(auto process, running_validator(dir, index));
   if (process) report.pid = process->pid();
   if (!report.pid) return report;
-  auto status = http_get_json(config.api_listen, "/v1/status", timeout_ms);
-  if (!status.is_ok()) return report;
+  client::NodeClient api(client::NodeUrl{config.api_listen.host, config.api_listen.port},
+                         client::ClientTimeouts{timeout_ms, timeout_ms});
+  auto status = api.get("/v1/status");
+  if (!status.is_ok() || status->http_status != 200 || !status->body.is_object()) return report;
   report.reachable = true;
-  const nlohmann::json& json = *status;
+  const nlohmann::json& json = status->body;
   if (json.contains("height") && json["height"].is_number_unsigned()) {
     report.height = json["height"].get<std::uint64_t>();
   }

@@ -6,6 +6,7 @@
 #include "cli/localnet.h"
 #include "cli/replay.h"
 #include "cli/sim_command.h"
+#include "cli/tx_command.h"
 #include "crypto/keys.h"
 #include "node/config.h"
 #if BALLAST_HAS_NODE
@@ -40,7 +41,7 @@ void add_orders(CLI::App& app) {
   auto* orders = app.add_subcommand("orders", "Work with order files");
   orders->require_subcommand(1);
   auto* replay = orders->add_subcommand(
-      "replay", "Sign and run a JSON-lines order file through an in-process exchange");
+      "replay", "Sign and run a JSON-lines order file in-process, or on a node with --node");
   static ballast::cli::ReplayOptions options;
   replay->add_option("file", options.orders_path, "JSON-lines order file")->required();
   replay->add_option("--genesis", options.genesis_path, "Genesis file")->required();
@@ -50,6 +51,7 @@ void add_orders(CLI::App& app) {
   replay->add_flag("--json", options.json, "Print one JSON object per result");
   replay->add_option("--depth", options.book_depth, "Book levels to print")
       ->check(CLI::Range(1, 1000));
+  ballast::cli::add_live_replay_options(*replay, options);
   replay->callback([] {
     int code = report(ballast::cli::run_replay(options, std::cout));
     if (code != 0) throw CLI::RuntimeError(code);
@@ -84,6 +86,7 @@ int main(int argc, char** argv) {
   ballast::cli::add_localnet_command(app);
   ballast::cli::add_loadgen_command(app);
   ballast::cli::add_sim_command(app);
+  ballast::cli::add_tx_command(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -5,6 +5,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "cli/live_replay.h"
+#include "cli/order_file.h"
 #include "exchange/exchange.h"
 #include "exchange/json_codec.h"
 
@@ -16,65 +18,29 @@ using exchange::Genesis;
 using exchange::Transaction;
 using Json = nlohmann::json;
 
-constexpr std::uint64_t kDefaultExpiryBlocks = 100;
-
-// Resolves account names to keys: from NAME.key files, or derived from the name.
-class KeyRing {
- public:
-  explicit KeyRing(const ReplayOptions& options) : options_(options) {}
-
-  Result<const SecretKey*> key_for(const std::string& name) {
-    auto it = keys_.find(name);
-    if (it != keys_.end()) return &it->second;
-    if (options_.dev_keys) {
-      return &keys_.emplace(name, SecretKey::insecure_from_seed(name)).first->second;
-    }
-    if (options_.keys_dir.empty()) {
-      return invalid_argument("no key for account \"" + name + "\": give --keys DIR or --dev-keys");
-    }
-    BALLAST_ASSIGN_OR_RETURN(SecretKey key, read_key_file(options_.keys_dir + "/" + name + ".key"));
-    return &keys_.emplace(name, std::move(key)).first->second;
-  }
-
-  Result<PublicKey> public_key_for(const std::string& name_or_hex) {
-    if (name_or_hex.size() == 64) {
-      auto key = PublicKey::from_hex(name_or_hex);
-      if (key.is_ok()) return key;
-    }
-    BALLAST_ASSIGN_OR_RETURN(const SecretKey* key, key_for(name_or_hex));
-    return key->public_key();
-  }
-
- private:
-  const ReplayOptions& options_;
-  std::map<std::string, SecretKey> keys_;
-};
-
-struct ReplayLine {
-  std::size_t line_number = 0;
-  std::string account;
-  std::string action;
-  Transaction tx;
-};
-
 struct PendingBlock {
   std::optional<std::int64_t> label;    // lines sharing a "block" label share a block
   std::optional<std::int64_t> time_ms;  // block time, if a line gave one
-  std::vector<ReplayLine> lines;
+  std::vector<SignedLine> lines;
 };
 
 class Replayer {
  public:
   Replayer(const ReplayOptions& options, const Genesis& genesis, std::ostream& out)
-      : options_(options), genesis_(genesis), exchange_(genesis), keys_(options), out_(out) {}
+      : options_(options),
+        genesis_(genesis),
+        exchange_(genesis),
+        // The exchange starts at genesis, where no account has used a nonce.
+        signer_(genesis, KeySource{options.keys_dir, options.dev_keys},
+                [](const PublicKey&) -> Result<std::uint64_t> { return std::uint64_t{0}; }),
+        out_(out) {}
 
   Status run(std::istream& input);
 
  private:
-  Result<ReplayLine> parse_line(const Json& object, std::size_t line_number);
-  Status take_block_time(const Json& object);
+  Status take_block_time(const nlohmann::json& object);
   void flush();
-  void print_result(const ReplayLine& line, const exchange::TxResult& result);
+  void print_result(const SignedLine& line, const exchange::TxResult& result);
   void print_market_events(const exchange::BlockResult& block, bool block_start);
   void print_auction_fills(const exchange::BlockResult& block);
   void print_fill(const exchange::OrderFilled& fill, const char* label);
@@ -84,9 +50,8 @@ class Replayer {
   const ReplayOptions& options_;
   const Genesis& genesis_;
   Exchange exchange_;
-  KeyRing keys_;
+  LineSigner signer_;
   std::ostream& out_;
-  std::map<std::string, std::uint64_t> next_nonce_;
   std::map<PublicKey, std::string> names_;
   PendingBlock pending_;
   std::size_t accepted_ = 0;
@@ -94,59 +59,20 @@ class Replayer {
   std::size_t fills_ = 0;
 };
 
-Result<ReplayLine> Replayer::parse_line(const Json& object, std::size_t line_number) {
-  if (!object.is_object()) return invalid_argument("each line must be a JSON object");
-  if (!object.contains("account") || !object["account"].is_string()) {
-    return invalid_argument("missing text field \"account\"");
-  }
-  ReplayLine line;
-  line.line_number = line_number;
-  line.account = object["account"].get<std::string>();
-  line.action = object.value("action", "");
-  BALLAST_ASSIGN_OR_RETURN(const SecretKey* key, keys_.key_for(line.account));
-  names_.emplace(key->public_key(), line.account);
-  auto resolve = [this](const std::string& name) { return keys_.public_key_for(name); };
-  BALLAST_ASSIGN_OR_RETURN(line.tx.body, exchange::body_from_json(object, genesis_, resolve));
-  std::uint64_t& nonce = next_nonce_[line.account];
-  nonce = object.contains("nonce") ? object["nonce"].get<std::uint64_t>() : nonce + 1;
-  line.tx.sender = key->public_key();
-  line.tx.nonce = nonce;
-  line.tx.fee = object.value("fee", genesis_.min_tx_fee);
-  std::uint64_t next_height = exchange_.height() + 1;
-  line.tx.expiry_height = object.value("expiry_height", next_height + kDefaultExpiryBlocks);
-  line.tx.sign(*key, genesis_.chain_id);
-  return line;
-}
-
 Status Replayer::run(std::istream& input) {
-  std::string text;
-  std::size_t line_number = 0;
-  while (std::getline(input, text)) {
-    ++line_number;
-    if (text.find_first_not_of(" \t\r") == std::string::npos || text[0] == '#') continue;
-    Json object = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (object.is_discarded()) {
-      return invalid_argument("line " + std::to_string(line_number) + ": not valid JSON");
+  OrderFileReader reader(input);
+  for (;;) {
+    BALLAST_ASSIGN_OR_RETURN(std::optional<OrderLine> line, reader.next());
+    if (!line) break;
+    if (!line->block || line->block != pending_.label) flush();
+    pending_.label = line->block;
+    if (Status time = take_block_time(line->object); !time.is_ok()) {
+      return invalid_argument("line " + std::to_string(line->line_number) + ": " + time.message());
     }
-    std::optional<std::int64_t> label;
-    if (object.is_object() && object.contains("block")) {
-      if (!object["block"].is_number_integer()) {
-        return invalid_argument("line " + std::to_string(line_number) +
-                                ": block must be an integer");
-      }
-      label = object["block"].get<std::int64_t>();
-    }
-    if (!label || label != pending_.label) flush();
-    pending_.label = label;
-    if (Status time = take_block_time(object); !time.is_ok()) {
-      return invalid_argument("line " + std::to_string(line_number) + ": " + time.message());
-    }
-    Result<ReplayLine> line = parse_line(object, line_number);
-    if (!line.is_ok()) {
-      return Status(line.status().code(),
-                    "line " + std::to_string(line_number) + ": " + line.status().message());
-    }
-    pending_.lines.push_back(std::move(line).value());
+    LineDefaults defaults{genesis_.min_tx_fee, exchange_.height() + 1 + options_.expires_in_blocks};
+    BALLAST_ASSIGN_OR_RETURN(SignedLine signed_line, signer_.sign(*line, defaults));
+    names_.emplace(signed_line.tx.sender, signed_line.account);
+    pending_.lines.push_back(std::move(signed_line));
   }
   flush();
   print_summary();
@@ -178,7 +104,7 @@ void Replayer::flush() {
   if (pending_.lines.empty()) return;
   std::vector<Transaction> txs;
   txs.reserve(pending_.lines.size());
-  for (const ReplayLine& line : pending_.lines) txs.push_back(line.tx);
+  for (const SignedLine& line : pending_.lines) txs.push_back(line.tx);
   exchange::BlockContext context{exchange_.height() + 1,
                                  pending_.time_ms.value_or(exchange_.block_time_ms())};
   exchange::BlockResult block = exchange_.execute_block(context, txs);
@@ -249,7 +175,7 @@ std::string Replayer::name_of(const PublicKey& key) const {
   return it != names_.end() ? it->second : key.hex().substr(0, 12);
 }
 
-void Replayer::print_result(const ReplayLine& line, const exchange::TxResult& result) {
+void Replayer::print_result(const SignedLine& line, const exchange::TxResult& result) {
   result.accepted() ? ++accepted_ : ++rejected_;
   if (options_.json) {
     Json json = exchange::result_to_json(result, genesis_);
@@ -328,8 +254,25 @@ Status run_replay(const ReplayOptions& options, std::ostream& out) {
   BALLAST_ASSIGN_OR_RETURN(Genesis genesis, exchange::load_genesis_file(options.genesis_path));
   std::ifstream input(options.orders_path);
   if (!input) return io_error("cannot open order file " + options.orders_path);
+  if (!options.node_url.empty()) return run_live_replay(options, genesis, input, out);
   Replayer replayer(options, genesis, out);
   return replayer.run(input);
+}
+
+void add_live_replay_options(CLI::App& replay, ReplayOptions& options) {
+  replay.add_option("--node", options.node_url,
+                    "Submit each line to this node (http://HOST:PORT) and wait for finality");
+  replay
+      .add_option("--expires-in", options.expires_in_blocks,
+                  "Default expiry: this many blocks after the line's block (with --node: after "
+                  "the node's finalized height)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000'000}))
+      ->capture_default_str();
+  replay
+      .add_option("--timeout-ms", options.wait_timeout_ms,
+                  "With --node: the longest wait for one line's finality")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}))
+      ->capture_default_str();
 }
 
 }  // namespace ballast::cli

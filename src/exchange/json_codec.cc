@@ -141,6 +141,12 @@ Result<TransactionBody> body_from_json(
                           "\" (place, cancel, cancel_all, replace, transfer)");
 }
 
+Result<std::optional<std::int64_t>> optional_integer_field(const Json& object, const char* name) {
+  if (!object.is_object() || !object.contains(name)) return std::optional<std::int64_t>();
+  BALLAST_ASSIGN_OR_RETURN(std::int64_t value, integer(object, name, true));
+  return std::optional<std::int64_t>(value);
+}
+
 Json event_to_json(const Event& event, const Genesis& genesis) {
   return std::visit(
       [&](const auto& e) -> Json {

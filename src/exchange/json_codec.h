@@ -19,6 +19,11 @@ Result<TransactionBody> body_from_json(
     const nlohmann::json& object, const Genesis& genesis,
     const std::function<Result<AccountId>(const std::string&)>& resolve_account);
 
+// An optional integer field as every integer of these forms: a JSON integer or a decimal string
+// from 0 to 2^63-1; nothing when absent, an error naming the field when anything else.
+Result<std::optional<std::int64_t>> optional_integer_field(const nlohmann::json& object,
+                                                           const char* name);
+
 nlohmann::json event_to_json(const Event& event, const Genesis& genesis);
 nlohmann::json result_to_json(const TxResult& result, const Genesis& genesis);
 // A market state change, e.g. {"event":"market_state","market":"BTC-USD","from":"auction",

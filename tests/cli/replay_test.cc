@@ -1,32 +1,62 @@
 // The shipped example replays, with the results a reader of examples/orders.jsonl expects, and
-// the same file always reaches the same state root.
+// the same file always reaches the same state root; integer fields are read as the format says;
+// live mode signs with the node's nonces and prints the node's answers (against a fake node).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "cli/replay.h"
+#include "exchange/transaction.h"
+#include "fake_node.h"
 
 namespace ballast::cli {
 namespace {
 
 const std::string kSource = BALLAST_SOURCE_DIR;
 
-std::vector<nlohmann::json> replay_json(const std::string& orders_path) {
+using nlohmann::json;
+
+std::vector<nlohmann::json> parse_lines(const std::string& text) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+// A temporary order file, removed when the test ends.
+class OrderFile {
+ public:
+  explicit OrderFile(const std::string& text)
+      : path_(std::filesystem::temp_directory_path() /
+              ("ballast-orders-" + std::to_string(::getpid()) + ".jsonl")) {
+    std::ofstream(path_) << text;
+  }
+  ~OrderFile() { std::filesystem::remove(path_); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+ReplayOptions example_options(const std::string& orders_path) {
   ReplayOptions options;
   options.orders_path = orders_path;
   options.genesis_path = kSource + "/examples/genesis.json";
   options.dev_keys = true;
   options.json = true;
+  return options;
+}
+
+std::vector<nlohmann::json> replay_json(const std::string& orders_path) {
   std::ostringstream out;
-  Status status = run_replay(options, out);
+  Status status = run_replay(example_options(orders_path), out);
   EXPECT_TRUE(status.is_ok()) << status.to_string();
-  std::vector<nlohmann::json> lines;
-  std::istringstream in(out.str());
-  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
-  return lines;
+  return parse_lines(out.str());
 }
 
 TEST(ReplayTest, ExampleProducesTheDocumentedOutcomes) {
@@ -166,6 +196,118 @@ TEST(ReplayTest, MissingKeysAreAClearError) {
   Status status = run_replay(options, out);
   ASSERT_FALSE(status.is_ok());
   EXPECT_NE(status.message().find("--dev-keys"), std::string::npos);
+}
+
+TEST(ReplayTest, IntegerFieldsAcceptDecimalStringsAndRefuseAnythingElse) {
+  OrderFile good(R"({"account":"alice","action":"cancel_all","nonce":"7","fee":"2"})"
+                 "\n");
+  auto lines = replay_json(good.path());
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["accepted"], true) << lines[0].dump();
+
+  for (const char* bad : {R"({"account":"alice","action":"cancel_all","nonce":"x"})",
+                          R"({"account":"alice","action":"cancel_all","nonce":-1})",
+                          R"({"account":"alice","action":"cancel_all","fee":true})",
+                          R"({"account":"alice","action":"cancel_all","expiry_height":1.5})"}) {
+    OrderFile file(std::string(bad) + "\n");
+    std::ostringstream out;
+    Status status = run_replay(example_options(file.path()), out);
+    ASSERT_FALSE(status.is_ok()) << bad;
+    EXPECT_NE(status.message().find("line 1: field"), std::string::npos) << status.message();
+  }
+}
+
+// The node of a live replay: the example genesis, alice has used nonce 4, every transaction
+// is finalized and accepted.
+class LiveReplayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto genesis = exchange::load_genesis_file(kSource + "/examples/genesis.json");
+    ASSERT_TRUE(genesis.is_ok());
+    node_.answer("/v1/markets", 200, client::testing::markets_answer(*genesis));
+    node_.answer("/v1/status", 200, json{{"height", 10}});
+    node_.answer("/v1/accounts/", 200, json{{"nonce", 4}});
+  }
+
+  client::testing::FakeNode node_;
+};
+
+TEST_F(LiveReplayTest, SignsWithTheNodesNoncesAndPrintsOneAnswerPerLine) {
+  json result = {
+      {"tx_id", "ab"}, {"accepted", true}, {"events", json::array({{{"event", "fill"}}})}};
+  node_.answer("/v1/tx", 200,
+               json{{"status", "finalized"}, {"hash", "ab"}, {"height", 12}, {"result", result}});
+  node_.answer("/v1/tx", 409,
+               json{{"status", "rejected"},
+                    {"code", "failed_precondition"},
+                    {"reason", "fee_too_low"},
+                    {"message", "fee 0 is below 1"}});
+  OrderFile file(
+      R"({"block":1,"account":"alice","action":"place","market":"BTC-USD","side":"buy","price":6000,"quantity":100000})"
+      "\n# a comment\n"
+      R"({"block":1,"account":"alice","action":"cancel_all","fee":0})"
+      "\n");
+  ReplayOptions options = example_options(file.path());
+  options.node_url = node_.url();
+  std::ostringstream out;
+  Status status = run_replay(options, out);
+  ASSERT_TRUE(status.is_ok()) << status.to_string();
+  auto lines = parse_lines(out.str());
+  ASSERT_EQ(lines.size(), 3u) << out.str();
+  EXPECT_EQ(lines[0]["line"], 1);
+  EXPECT_EQ(lines[0]["account"], "alice");
+  EXPECT_EQ(lines[0]["status"], "finalized");
+  EXPECT_EQ(lines[0]["result"]["accepted"], true);
+  EXPECT_EQ(lines[1]["line"], 3);
+  EXPECT_EQ(lines[1]["reason"], "fee_too_low");
+  EXPECT_EQ(lines[2], (json{{"summary", true},
+                            {"node", node_.url()},
+                            {"height", 12},
+                            {"accepted", 1},
+                            {"rejected", 0},
+                            {"refused", 1},
+                            {"fills", 1}}));
+  auto txs = node_.transactions();
+  ASSERT_EQ(txs.size(), 2u);
+  EXPECT_EQ(txs[0].nonce, 5u);  // after the node's last used nonce, then one per line
+  EXPECT_EQ(txs[1].nonce, 6u);
+  EXPECT_EQ(txs[0].expiry_height, 10u + 100);  // the node's height + the default 100
+  EXPECT_EQ(txs[1].expiry_height, 12u + 100);  // the height the previous line reached
+  EXPECT_EQ(txs[1].fee, 0);
+}
+
+TEST_F(LiveReplayTest, ALineStillPendingStopsTheReplay) {
+  node_.answer("/v1/tx", 202, json{{"status", "pending"}, {"hash", "ab"}, {"timed_out", true}});
+  OrderFile file(R"({"account":"alice","action":"cancel_all"})"
+                 "\n"
+                 R"({"account":"alice","action":"cancel_all"})"
+                 "\n");
+  ReplayOptions options = example_options(file.path());
+  options.node_url = node_.url();
+  options.wait_timeout_ms = 1;
+  std::ostringstream out;
+  Status status = run_replay(options, out);
+  ASSERT_FALSE(status.is_ok());
+  EXPECT_NE(status.message().find("line 1: transaction"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find("still pending"), std::string::npos) << status.message();
+  // Only line 1 was sent (asked again while pending), never line 2.
+  std::set<std::string> ids;
+  for (const auto& tx : node_.transactions()) ids.insert(tx.id().hex());
+  EXPECT_EQ(ids.size(), 1u);
+}
+
+TEST(LiveReplayUrlTest, AnUnreachableNodeIsNamed) {
+  std::string url;
+  {
+    client::testing::FakeNode gone;
+    url = gone.url();
+  }
+  ReplayOptions options = example_options(kSource + "/examples/orders.jsonl");
+  options.node_url = url;
+  std::ostringstream out;
+  Status status = run_replay(options, out);
+  EXPECT_NE(status.message().find("cannot connect to " + url), std::string::npos)
+      << status.to_string();
 }
 
 }  // namespace

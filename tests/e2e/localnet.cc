@@ -1,6 +1,7 @@
 #include "localnet.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -52,6 +53,67 @@ HttpReply http_request(std::uint16_t port, const std::string& method, const std:
   }
 }
 
+namespace {
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A new empty file for a child's output.
+fs::path output_file(const char* stream) {
+  std::string pattern =
+      (fs::temp_directory_path() / (std::string("ballast-e2e-") + stream + "-XXXXXX")).string();
+  int fd = mkstemp(pattern.data());
+  BALLAST_ASSERT(fd >= 0);
+  ::close(fd);
+  return pattern;
+}
+
+}  // namespace
+
+CommandResult run_ballast(const std::vector<std::string>& arguments, std::chrono::seconds timeout) {
+  std::vector<std::string> argv_strings{BALLAST_BINARY};
+  argv_strings.insert(argv_strings.end(), arguments.begin(), arguments.end());
+  std::vector<char*> argv;
+  for (std::string& argument : argv_strings) argv.push_back(argument.data());
+  argv.push_back(nullptr);
+  fs::path out_path = output_file("out");
+  fs::path err_path = output_file("err");
+  pid_t child = fork();
+  BALLAST_ASSERT(child >= 0);
+  if (child == 0) {
+    int out_fd = ::open(out_path.c_str(), O_WRONLY | O_TRUNC);
+    int err_fd = ::open(err_path.c_str(), O_WRONLY | O_TRUNC);
+    if (out_fd < 0 || err_fd < 0) _exit(126);
+    ::dup2(out_fd, STDOUT_FILENO);
+    ::dup2(err_fd, STDERR_FILENO);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  pid_t waited = 0;
+  while ((waited = waitpid(child, &status, WNOHANG)) == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (waited == 0) {  // still running at the deadline: this child, and only it, is killed
+    ::kill(child, SIGKILL);
+    waited = waitpid(child, &status, 0);
+  }
+  BALLAST_ASSERT(waited == child);
+  CommandResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = read_file(out_path);
+  result.err = read_file(err_path);
+  fs::remove(out_path);
+  fs::remove(err_path);
+  return result;
+}
+
 bool wait_until(const std::function<bool()>& condition, std::chrono::seconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -100,13 +162,6 @@ PortBlock claim_port_block(std::size_t validators) {
     ::close(fd);
   }
   throw std::runtime_error("no free block of loopback ports");
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 }  // namespace
@@ -162,22 +217,11 @@ Localnet::~Localnet() {
 }
 
 void Localnet::run_cli(const std::vector<std::string>& arguments) const {
-  std::vector<std::string> argv_strings{BALLAST_BINARY};
-  argv_strings.insert(argv_strings.end(), arguments.begin(), arguments.end());
-  std::vector<char*> argv;
-  for (std::string& argument : argv_strings) argv.push_back(argument.data());
-  argv.push_back(nullptr);
-  pid_t child = fork();
-  BALLAST_ASSERT(child >= 0);
-  if (child == 0) {
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  BALLAST_ASSERT(waitpid(child, &status, 0) == child);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  CommandResult result = run_ballast(arguments);
+  if (result.exit_code != 0) {
     // An exception, not an abort: the test fails and the destructors still stop the nodes.
-    throw std::runtime_error("ballast " + arguments.front() + " " + arguments.at(1) + " failed");
+    throw std::runtime_error("ballast " + arguments.front() + " " + arguments.at(1) +
+                             " failed: " + result.out + result.err);
   }
 }
 

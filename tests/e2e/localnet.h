@@ -27,6 +27,17 @@ HttpReply http_request(std::uint16_t port, const std::string& method, const std:
                        const std::string& body = "",
                        const std::string& content_type = "application/octet-stream");
 
+struct CommandResult {
+  int exit_code = -1;  // -1: killed at the timeout, or did not exit normally
+  std::string out;
+  std::string err;
+};
+
+// Runs the ballast program with `arguments` and captures its output; a run still going after
+// `timeout` is killed.
+CommandResult run_ballast(const std::vector<std::string>& arguments,
+                          std::chrono::seconds timeout = std::chrono::seconds(120));
+
 // Polls `condition` every 100 ms until it holds or `timeout` passes.
 bool wait_until(const std::function<bool()>& condition, std::chrono::seconds timeout);
 
