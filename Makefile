@@ -3,7 +3,7 @@
 #   make deps          install the Debian packages the build needs (only the missing ones)
 #   make build         configure and build ./build (RelWithDebInfo, warnings as errors)
 #   make test          unit tests, then the same under ASan/UBSan, then a short fuzz smoke run
-#   make demo          replay the example order flow through the exchange
+#   make demo          start a 4-validator localnet, load it for 20 s, summarize, leave it running
 #   make bench         run every Google Benchmark program
 #   make format        clang-format every source file in place
 #   make format-check  fail if any source file is not clang-formatted
@@ -78,8 +78,6 @@ fuzz-smoke: deps
 	if [[ $$ran -eq 0 ]]; then echo "fuzz: no fuzz targets were built"; exit 1; fi
 
 demo: deps build
-	./build/src/cli/ballast orders replay examples/orders.jsonl --genesis examples/genesis.json \
-	  --dev-keys
 	./scripts/demo-localnet
 
 bench: deps build

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "cli/bench_cluster.h"
 #include "cli/loadgen_command.h"
 #include "cli/localnet.h"
 #include "cli/replay.h"
@@ -85,6 +86,7 @@ int main(int argc, char** argv) {
 #endif
   ballast::cli::add_localnet_command(app);
   ballast::cli::add_loadgen_command(app);
+  ballast::cli::add_bench_command(app);
   ballast::cli::add_sim_command(app);
   ballast::cli::add_tx_command(app);
   CLI11_PARSE(app, argc, argv);

@@ -1,0 +1,381 @@
+#include "cli/bench_cluster.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/localnet.h"
+#include "crypto/hash.h"
+#include "crypto/keys.h"
+#include "loadgen/loadgen.h"
+
+namespace ballast::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using Json = nlohmann::json;
+
+// The peak search starts low and raises the offered rate by this factor until the network no
+// longer keeps up, then tries once halfway between the last rate it sustained and the first it
+// did not.
+constexpr double kSearchStartFraction = 0.1;  // of the ceiling
+constexpr double kSearchFactor = 1.3;
+constexpr double kSearchLimitFraction = 1.2;  // never offer more than this share of the ceiling
+// A level is sustained when the network took everything, lost nothing, finalized at (nearly)
+// the offered rate, and latency stayed bounded: a backlog that keeps growing shows up as a p99
+// that grows with the length of the run.
+constexpr double kSustainedRateShare = 0.95;
+constexpr double kSustainedP99Ms = 1'000;
+constexpr std::int64_t kStartupTimeoutMs = 60'000;
+constexpr std::int64_t kSettleMs = 1'000;  // between levels, for mempools to empty
+constexpr std::uint16_t kApiPortOffset = 100;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+bool port_is_free(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool free = ::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
+  ::close(fd);
+  return free;
+}
+
+// A base port whose peer and API ports (docs/OPERATIONS.md) are all free now, below the
+// kernel's ephemeral range so outgoing connections do not take them meanwhile.
+Result<std::uint16_t> find_free_base_port(std::uint32_t validators) {
+  for (std::uint32_t base = 24'000; base + kApiPortOffset + validators < 32'000; base += 250) {
+    bool all_free = true;
+    for (std::uint32_t i = 0; i < validators && all_free; ++i) {
+      all_free = port_is_free(static_cast<std::uint16_t>(base + i)) &&
+                 port_is_free(static_cast<std::uint16_t>(base + kApiPortOffset + i));
+    }
+    if (all_free) return static_cast<std::uint16_t>(base);
+  }
+  return resource_exhausted("no block of free loopback ports between 24000 and 32000");
+}
+
+Result<fs::path> make_scratch_dir() {
+  std::string pattern = (fs::temp_directory_path() / "ballast-bench-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    return io_error("cannot create a directory under " + fs::temp_directory_path().string());
+  }
+  return fs::path(pattern);
+}
+
+// Stops the localnet whatever happens, and removes a scratch directory unless asked to keep it.
+class LocalnetRun {
+ public:
+  LocalnetRun(fs::path dir, bool remove) : dir_(std::move(dir)), remove_(remove) {}
+  LocalnetRun(const LocalnetRun&) = delete;
+  LocalnetRun& operator=(const LocalnetRun&) = delete;
+  ~LocalnetRun() {
+    std::ostringstream ignored;
+    LocalnetStopOptions stop;
+    stop.dir = dir_.string();
+    if (started_) (void)localnet_stop(stop, ignored);
+    std::error_code error;
+    if (remove_) fs::remove_all(dir_, error);
+  }
+  void mark_started() { started_ = true; }
+  const fs::path& dir() const { return dir_; }
+
+ private:
+  fs::path dir_;
+  bool remove_;
+  bool started_ = false;
+};
+
+Status wait_until_finalizing(const std::vector<loadgen::Endpoint>& nodes) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(kStartupTimeoutMs);
+  while (Clock::now() < deadline) {
+    loadgen::RootComparison roots = loadgen::compare_state_roots(nodes, 1'000);
+    bool all_up = std::all_of(roots.heights.begin(), roots.heights.end(),
+                              [](std::uint64_t height) { return height >= 2; });
+    if (all_up && roots.equal) return Status::ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return failed_precondition("the localnet did not start finalizing within " +
+                             std::to_string(kStartupTimeoutMs / 1'000) + " s");
+}
+
+bool sustained(const loadgen::LoadReport& report) {
+  if (report.lost_acknowledged > 0 || !report.rejected.empty() || !report.not_sent.empty() ||
+      report.no_answer > 0 || report.finalized < report.sent) {
+    return false;
+  }
+  auto all = report.latency.find("all");
+  if (all == report.latency.end() || all->second.p99_ms > kSustainedP99Ms) return false;
+  return report.finalized_per_s >= kSustainedRateShare * static_cast<double>(report.offered_per_s);
+}
+
+struct Level {
+  std::string phase;    // "search" or "latency"
+  double fraction = 0;  // of the peak (latency levels)
+  loadgen::LoadReport report;
+  bool sustained = false;
+};
+
+class ClusterBench {
+ public:
+  ClusterBench(const BenchClusterOptions& options, loadgen::LocalnetTarget target,
+               std::ostream& out)
+      : options_(options), target_(std::move(target)), out_(out) {}
+
+  Result<Level> run_level(std::string phase, double rate, double seconds) {
+    loadgen::LoadgenOptions load;
+    load.nodes = target_.nodes;
+    load.genesis = target_.genesis;
+    load.accounts = target_.traders;
+    load.workload.rate_per_s = static_cast<std::uint64_t>(std::max(1.0, rate));
+    load.workload.duration_ms = static_cast<std::uint64_t>(seconds * 1'000);
+    load.workload.normal_fee = std::max<exchange::Amount>(target_.genesis.min_tx_fee, 1);
+    load.workload.high_fee = 10 * load.workload.normal_fee;
+    load.workload.seed = ++seed_;
+    load.drain_timeout_ms = 20'000;
+    load.quiet = true;
+    std::ostringstream ignored;
+    BALLAST_ASSIGN_OR_RETURN(loadgen::LoadReport report, loadgen::run_load(load, ignored));
+    Level level{std::move(phase), 0, std::move(report), false};
+    level.sustained = sustained(level.report);
+    print_level(level);
+    std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs));
+    return level;
+  }
+
+  // The highest finalized rate among the levels the network sustained.
+  Result<double> find_peak(double ceiling, std::vector<Level>& levels) {
+    double rate = std::max(100.0, kSearchStartFraction * ceiling);
+    double last_good = 0;
+    std::optional<double> first_bad;
+    while (rate <= kSearchLimitFraction * ceiling) {
+      BALLAST_ASSIGN_OR_RETURN(Level level, run_level("search", rate, options_.search_seconds));
+      levels.push_back(level);
+      if (!level.sustained) {
+        first_bad = rate;
+        break;
+      }
+      last_good = rate;
+      rate *= kSearchFactor;
+    }
+    if (first_bad && last_good > 0) {
+      BALLAST_ASSIGN_OR_RETURN(
+          Level level, run_level("search", (last_good + *first_bad) / 2, options_.search_seconds));
+      levels.push_back(level);
+    }
+    double peak = 0;
+    for (const Level& level : levels) {
+      if (level.sustained) peak = std::max(peak, level.report.finalized_per_s);
+    }
+    if (peak == 0) return failed_precondition("the network sustained none of the offered rates");
+    return peak;
+  }
+
+ private:
+  void print_level(const Level& level) {
+    if (options_.json) return;
+    const loadgen::LoadReport& report = level.report;
+    auto all = report.latency.find("all");
+    loadgen::LatencySummary latency =
+        all == report.latency.end() ? loadgen::LatencySummary{} : all->second;
+    out_ << fmt::format(
+                "{:<8} offered {:>6} tx/s  finalized {:>8.0f} tx/s  p50 {:7.1f} ms  p99 {:7.1f} "
+                "ms  p99.9 {:7.1f} ms  {}\n",
+                level.phase, report.offered_per_s, report.finalized_per_s, latency.p50_ms,
+                latency.p99_ms, latency.p999_ms, level.sustained ? "sustained" : "NOT sustained")
+         << std::flush;
+  }
+
+  const BenchClusterOptions& options_;
+  loadgen::LocalnetTarget target_;
+  std::ostream& out_;
+  std::uint64_t seed_ = 0;
+};
+
+Json level_json(const Level& level) {
+  Json latency = Json::object();
+  for (const auto& [name, summary] : level.report.latency) {
+    latency[name] = {{"count", summary.count},
+                     {"p50_ms", summary.p50_ms},
+                     {"p99_ms", summary.p99_ms},
+                     {"p999_ms", summary.p999_ms}};
+  }
+  Json json = {{"phase", level.phase},
+               {"offered_per_s", level.report.offered_per_s},
+               {"finalized_per_s", level.report.finalized_per_s},
+               {"sent", level.report.sent},
+               {"finalized", level.report.finalized},
+               {"rejected", level.report.rejected},
+               {"lost_acknowledged", level.report.lost_acknowledged},
+               {"sustained", level.sustained},
+               {"latency", std::move(latency)}};
+  if (level.phase == "latency") json["fraction_of_peak"] = level.fraction;
+  return json;
+}
+
+Status start_localnet(const BenchClusterOptions& options, LocalnetRun& run) {
+  BALLAST_ASSIGN_OR_RETURN(std::uint16_t base_port, find_free_base_port(options.validators));
+  std::ostringstream log;
+  BALLAST_RETURN_IF_ERROR(localnet_init({.dir = run.dir().string(),
+                                         .validators = options.validators,
+                                         .traders = options.traders,
+                                         .base_port = base_port,
+                                         .force = true},
+                                        log));
+  run.mark_started();
+  LocalnetStartOptions start;
+  start.dir = run.dir().string();
+  start.binary = options.binary;
+  return localnet_start(start, log);
+}
+
+}  // namespace
+
+double measure_verifications_per_core(std::size_t threads, double seconds) {
+  constexpr std::size_t kSamples = 64;
+  struct Sample {
+    PublicKey key;
+    Hash256 message;
+    Signature signature;
+  };
+  std::vector<Sample> samples;
+  for (std::size_t i = 0; i < kSamples; ++i) {
+    SecretKey key = SecretKey::insecure_from_seed("bench-" + std::to_string(i));
+    Hash256 message = sha256(as_bytes("order " + std::to_string(i)));
+    samples.push_back({key.public_key(), message, key.sign(message)});
+  }
+  std::atomic<std::uint64_t> total{0};
+  std::atomic<bool> all_valid{true};
+  auto start = Clock::now();
+  std::vector<std::thread> workers;
+  for (std::size_t t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      std::uint64_t count = 0;
+      while (seconds_since(start) < seconds) {
+        for (const Sample& sample : samples) {
+          if (!verify(sample.key, sample.message, sample.signature)) all_valid = false;
+        }
+        count += kSamples;
+      }
+      total += count;
+    });
+  }
+  for (std::thread& worker : workers) worker.join();
+  BALLAST_ASSERT_MSG(all_valid, "a valid signature failed verification");
+  return static_cast<double>(total) / static_cast<double>(threads) / seconds_since(start);
+}
+
+Status bench_cluster(const BenchClusterOptions& options, std::ostream& out) {
+  std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  double per_core = measure_verifications_per_core(cores, options.ceiling_seconds);
+  double ceiling = static_cast<double>(cores) * per_core / options.validators;
+  if (!options.json) {
+    out << fmt::format(
+        "verification ceiling: {} cores x {:.0f} verifications/s per core / {} validators = "
+        "{:.0f} orders/s\n",
+        cores, per_core, options.validators, ceiling);
+  }
+
+  fs::path dir = options.dir;
+  bool scratch = dir.empty();
+  if (scratch) {
+    BALLAST_ASSIGN_OR_RETURN(dir, make_scratch_dir());
+  }
+  LocalnetRun run(dir, scratch && !options.keep);
+  BALLAST_RETURN_IF_ERROR(start_localnet(options, run));
+  BALLAST_ASSIGN_OR_RETURN(loadgen::LocalnetTarget target, loadgen::read_localnet(dir.string()));
+  BALLAST_RETURN_IF_ERROR(wait_until_finalizing(target.nodes));
+  if (!options.json) {
+    out << fmt::format("localnet of {} validators in {}; {} funded traders\n", options.validators,
+                       dir.string(), target.traders.size());
+  }
+  std::vector<loadgen::Endpoint> nodes = target.nodes;
+  ClusterBench bench(options, std::move(target), out);
+
+  std::vector<Level> levels;
+  BALLAST_ASSIGN_OR_RETURN(double peak, bench.find_peak(ceiling, levels));
+  for (double fraction : options.fractions) {
+    BALLAST_ASSIGN_OR_RETURN(Level level,
+                             bench.run_level("latency", fraction * peak, options.latency_seconds));
+    level.fraction = fraction;
+    levels.push_back(std::move(level));
+  }
+  loadgen::RootComparison roots = loadgen::compare_state_roots(nodes, 30'000);
+  std::size_t lost = 0;
+  for (const Level& level : levels) lost += level.report.lost_acknowledged;
+
+  Json report = {{"validators", options.validators},
+                 {"cores", cores},
+                 {"verifications_per_core_per_s", per_core},
+                 {"ceiling_orders_per_s", ceiling},
+                 {"peak_orders_per_s", peak},
+                 {"ratio_to_ceiling", peak / ceiling},
+                 {"lost_acknowledged", lost},
+                 {"state_roots_equal", roots.equal},
+                 {"compared_height", roots.height},
+                 {"levels", Json::array()}};
+  for (const Level& level : levels) report["levels"].push_back(level_json(level));
+  if (options.json) {
+    out << report.dump() << "\n";
+  } else {
+    out << fmt::format(
+        "peak sustained {:.0f} orders/s = {:.0f}% of the ceiling ({:.0f}); lost acknowledged {}; "
+        "state roots {} at height {}\n",
+        peak, 100 * peak / ceiling, ceiling, lost, roots.equal ? "agree" : "DIFFER", roots.height);
+    if (!scratch || options.keep) out << "localnet kept in " << dir.string() << "\n";
+  }
+  if (lost > 0 || !roots.equal) {
+    return failed_precondition("acknowledged orders were lost or the state roots differ");
+  }
+  return Status::ok();
+}
+
+void add_bench_command(CLI::App& app) {
+  auto* bench = app.add_subcommand("bench", "Measure the network on this machine");
+  bench->require_subcommand(1);
+  auto* cluster = bench->add_subcommand(
+      "cluster", "Verification ceiling, peak finalized orders/s and latency of a local network");
+  static BenchClusterOptions options;
+  cluster->add_option("--validators", options.validators, "Validators of the localnet")
+      ->check(CLI::Range(1, 16));
+  cluster->add_option("--traders", options.traders, "Funded trader accounts")
+      ->check(CLI::Range(1, 10'000));
+  cluster->add_option("--search-seconds", options.search_seconds,
+                      "Seconds of load per rate while searching for the peak");
+  cluster->add_option("--latency-seconds", options.latency_seconds,
+                      "Seconds of load per latency level");
+  cluster->add_option("--fractions", options.fractions,
+                      "Fractions of the peak to measure latency at");
+  cluster->add_option("--dir", options.dir,
+                      "Localnet directory to use (default: a scratch directory, removed after)");
+  cluster->add_flag("--keep", options.keep, "Keep the scratch localnet directory");
+  cluster->add_flag("--json", options.json, "Print the report as one JSON object (last line)");
+  cluster->callback([] {
+    Status status = bench_cluster(options, std::cout);
+    if (!status.is_ok()) {
+      std::cerr << "ballast bench cluster: " << status.to_string() << "\n";
+      throw CLI::RuntimeError(2);
+    }
+  });
+}
+
+}  // namespace ballast::cli

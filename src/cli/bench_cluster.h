@@ -1,0 +1,38 @@
+// `ballast bench cluster`: the network's end-to-end capacity on this machine. It measures the
+// signature-verification ceiling (every validator verifies every order once, so the machine
+// cannot finalize more than cores x verifications per core per second / validators), starts a
+// localnet in a scratch directory, finds the highest offered rate the network sustains, and
+// measures submit-to-finalized latency at fractions of that peak (docs/BENCHMARKS.md).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace ballast::cli {
+
+struct BenchClusterOptions {
+  std::uint32_t validators = 4;
+  std::uint32_t traders = 2'000;
+  double search_seconds = 6;                         // per offered rate while looking for the peak
+  double latency_seconds = 10;                       // per latency level
+  double ceiling_seconds = 2;                        // of signature verification on every core
+  std::vector<double> fractions = {0.25, 0.5, 0.9};  // of the peak, for the latency levels
+  std::string dir;     // empty: a fresh directory under the system's temporary directory
+  std::string binary;  // empty: this very program
+  bool keep = false;   // leave the localnet directory (it is always stopped)
+  bool json = false;   // a JSON report as the last line
+};
+
+Status bench_cluster(const BenchClusterOptions& options, std::ostream& out);
+
+// Schnorr verifications per second per core with `threads` cores verifying at once.
+double measure_verifications_per_core(std::size_t threads, double seconds);
+
+void add_bench_command(CLI::App& app);
+
+}  // namespace ballast::cli
