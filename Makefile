@@ -41,7 +41,8 @@ test-unit:
 
 # The whole test suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
 test-asan: deps
-	$(CMAKE_CONFIGURE) -B build-asan -DBALLAST_SANITIZE=ON -DBALLAST_BUILD_BENCH=OFF
+	$(CMAKE_CONFIGURE) -B build-asan -DBALLAST_SANITIZE=ON -DBALLAST_BUILD_BENCH=OFF \
+	  -DBALLAST_BUILD_E2E=OFF
 	ninja -C build-asan -j $(JOBS)
 	UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir build-asan --output-on-failure --no-tests=error -j $(JOBS) -LE e2e

@@ -363,6 +363,8 @@ void add_bench_command(CLI::App& app) {
                       "Seconds of load per rate while searching for the peak");
   cluster->add_option("--latency-seconds", options.latency_seconds,
                       "Seconds of load per latency level");
+  cluster->add_option("--ceiling-seconds", options.ceiling_seconds,
+                      "Seconds of signature verification on every core for the ceiling");
   cluster->add_option("--fractions", options.fractions,
                       "Fractions of the peak to measure latency at");
   cluster->add_option("--dir", options.dir,
