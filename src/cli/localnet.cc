@@ -16,6 +16,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "client/node_client.h"
 #include "crypto/keys.h"
@@ -68,6 +69,10 @@ fs::path pid_path(const fs::path& dir, std::uint32_t index) {
 }
 fs::path log_path(const fs::path& dir, std::uint32_t index) {
   return validator_dir(dir, index) / "node.log";
+}
+// Written by `stop`, removed by `start`: a supervisor leaves a validator with it alone.
+fs::path stopped_marker_path(const fs::path& dir, std::uint32_t index) {
+  return validator_dir(dir, index) / "stopped";
 }
 // The one spelling used both on the command line of a started node and when recognising it.
 std::string node_config_argument(const fs::path& dir, std::uint32_t index) {
@@ -390,6 +395,8 @@ Status start_validator(const fs::path& dir, std::uint32_t index, const std::stri
     out << "validator " << index << " already running (pid " << process->pid() << ")\n";
     return Status::ok();
   }
+  std::error_code ignored;
+  fs::remove(stopped_marker_path(dir, index), ignored);
   std::string config = node_config_argument(dir, index);
   // A broken configuration is reported here rather than by a node that dies in the background.
   auto loaded = node::load_node_config(config);
@@ -405,6 +412,87 @@ Status start_validator(const fs::path& dir, std::uint32_t index, const std::stri
   if (error) return io_error("cannot record pid in " + pid_file.string() + ": " + error.message());
   out << "started validator " << index << " (pid " << pid << "), log "
       << log_path(dir, index).string() << "\n";
+  return Status::ok();
+}
+
+// ---- supervise ----------------------------------------------------------------------------
+
+std::int64_t monotonic_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// One supervised validator: when it went down, when it may start again, how long to wait
+// after the next exit.
+struct Supervised {
+  std::uint32_t index = 0;
+  std::int64_t restart_at_ms = -1;  // -1: not waiting to restart
+  std::int64_t running_since_ms = 0;
+  std::int64_t delay_ms = 0;
+  std::uint64_t restarts = 0;
+};
+
+constexpr std::int64_t kSupervisePollMs = 100;
+
+// Returns whether the validator still wants supervising (it was not stopped on purpose).
+Result<bool> supervise_one(const fs::path& dir, Supervised& validator, const std::string& binary,
+                           const LocalnetStartOptions& options, std::int64_t now,
+                           std::ostream& out) {
+  if (fs::exists(stopped_marker_path(dir, validator.index))) return false;
+  BALLAST_ASSIGN_OR_RETURN(auto process, running_validator(dir, validator.index));
+  if (process) {
+    if (now - validator.running_since_ms >= options.stable_after_ms) {
+      validator.delay_ms = options.restart_delay_ms;
+    }
+    return true;
+  }
+  if (validator.restart_at_ms < 0) {
+    validator.restart_at_ms = now + validator.delay_ms;
+    out << "validator " << validator.index << " exited; restarting in " << validator.delay_ms
+        << " ms (log " << log_path(dir, validator.index).string() << ")\n"
+        << std::flush;
+    validator.delay_ms = std::min(2 * validator.delay_ms, options.max_restart_delay_ms);
+    return true;
+  }
+  if (now < validator.restart_at_ms) return true;
+  validator.restart_at_ms = -1;
+  validator.running_since_ms = now;
+  validator.restarts += 1;
+  Status started = start_validator(dir, validator.index, binary, out);
+  if (!started.is_ok()) {
+    out << "validator " << validator.index << ": " << started.to_string() << "\n";
+  }
+  out << std::flush;
+  return true;
+}
+
+Status supervise(const fs::path& dir, const std::vector<std::uint32_t>& selected,
+                 const std::string& binary, const LocalnetStartOptions& options,
+                 std::ostream& out) {
+  std::vector<Supervised> validators;
+  for (std::uint32_t index : selected) {
+    validators.push_back({index, -1, monotonic_ms(), options.restart_delay_ms, 0});
+  }
+  out << "supervising validators";
+  for (std::uint32_t index : selected) out << " " << index;
+  out << " (restart delay " << options.restart_delay_ms << " ms doubling to "
+      << options.max_restart_delay_ms << " ms)\n"
+      << std::flush;
+  while (options.stop == nullptr || !options.stop->load()) {
+    bool any = false;
+    for (Supervised& validator : validators) {
+      BALLAST_ASSIGN_OR_RETURN(bool wanted,
+                               supervise_one(dir, validator, binary, options, monotonic_ms(), out));
+      any = any || wanted;
+    }
+    if (!any) {
+      out << "every supervised validator was stopped; supervision ends\n";
+      return Status::ok();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(kSupervisePollMs));
+  }
+  out << "supervision ends; the validators keep running\n";
   return Status::ok();
 }
 
@@ -545,7 +633,18 @@ void add_start(CLI::App& localnet) {
   start->add_option("--dir", options.dir, "Localnet directory")->required();
   start->add_option("--binary", options.binary, "The ballast program to run (default: this one)");
   add_only_option(*start, options.only);
-  start->callback([] { finish("start", localnet_start(options, std::cout)); });
+  start->add_flag("--supervise", options.supervise,
+                  "Stay in the foreground and restart validators that crash, with backoff");
+  start->callback([] {
+    static std::atomic<bool> stop{false};
+    if (options.supervise) {
+      options.stop = &stop;
+      auto on_signal = [](int) { stop.store(true); };
+      std::signal(SIGINT, on_signal);
+      std::signal(SIGTERM, on_signal);
+    }
+    finish("start", localnet_start(options, std::cout));
+  });
 }
 
 void add_stop(CLI::App& localnet) {
@@ -593,7 +692,8 @@ Status localnet_start(const LocalnetStartOptions& options, std::ostream& out) {
   for (std::uint32_t index : selected) {
     BALLAST_RETURN_IF_ERROR(start_validator(dir, index, binary, out));
   }
-  return Status::ok();
+  if (!options.supervise) return Status::ok();
+  return supervise(dir, selected, binary, options, out);
 }
 
 Status localnet_stop(const LocalnetStopOptions& options, std::ostream& out) {
@@ -603,6 +703,8 @@ Status localnet_stop(const LocalnetStopOptions& options, std::ostream& out) {
                            select_validators(count, options.only));
   std::vector<Stopping> stopping;
   for (std::uint32_t index : selected) {
+    // Before any signal, so a supervisor never takes the exit for a crash.
+    BALLAST_RETURN_IF_ERROR(write_text_file(stopped_marker_path(dir, index), "stopped\n"));
     BALLAST_ASSIGN_OR_RETURN(auto process, running_validator(dir, index));
     if (!process) {
       // Whatever the file names (nothing, or a recycled PID) is not this validator.

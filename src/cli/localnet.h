@@ -1,7 +1,7 @@
 // `ballast localnet`: a network of N validators on this machine's loopback interface, ready to
 // trade. `init` writes keys, a genesis and one configuration per validator into a directory;
-// `start`, `stop` and `status` manage the `ballast node` processes recorded there
-// (docs/OPERATIONS.md).
+// `start`, `stop` and `status` manage the `ballast node` processes recorded there, and
+// `start --supervise` restarts validators that crash (docs/OPERATIONS.md).
 //
 // It must never signal a process it has not verified to be the recorded validator: a pid file
 // can outlive its process and the kernel reuses PIDs, so every PID is checked against
@@ -9,6 +9,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cstdint>
 #include <iosfwd>
 #include <optional>
@@ -31,6 +32,15 @@ struct LocalnetStartOptions {
   std::string dir;
   std::string binary;               // empty: this very program
   std::vector<std::uint32_t> only;  // empty: every validator
+  // Stay in the foreground and restart a started validator that exits without `localnet
+  // stop`, waiting restart_delay_ms, doubled after each restart up to max_restart_delay_ms
+  // (back to the first delay once it has run for stable_after_ms). Returns when `stop` is set
+  // or every supervised validator was stopped with `localnet stop`.
+  bool supervise = false;
+  std::int64_t restart_delay_ms = 500;
+  std::int64_t max_restart_delay_ms = 30'000;
+  std::int64_t stable_after_ms = 60'000;
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct LocalnetStopOptions {

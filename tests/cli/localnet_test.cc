@@ -7,11 +7,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "cli/localnet.h"
 #include "crypto/keys.h"
@@ -257,6 +261,59 @@ TEST_F(LocalnetTest, StartRecordsLiveProcessesAndStopEndsExactlyThose) {
     EXPECT_FALSE(fs::exists(pid_file(i)));
     EXPECT_FALSE(pid_of(i).has_value());
   }
+}
+
+// Polls `condition` every 20 ms for up to 10 s.
+bool eventually(const std::function<bool()>& condition) {
+  for (int i = 0; i < 500; ++i) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
+}
+
+TEST_F(LocalnetTest, SuperviseRestartsACrashedValidatorButNotAStoppedOne) {
+  init(2);
+  std::atomic<bool> stop_supervising{false};
+  std::ostringstream out;
+  Status supervised;
+  LocalnetStartOptions options;
+  options.dir = dir_.string();
+  options.binary = stand_in();
+  options.supervise = true;
+  options.restart_delay_ms = 50;
+  options.stop = &stop_supervising;
+  std::thread supervisor([&] { supervised = localnet_start(options, out); });
+  struct JoinGuard {  // the supervisor ends even if an assertion below fails
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~JoinGuard() {
+      stop = true;
+      if (thread.joinable()) thread.join();
+    }
+  } guard{stop_supervising, supervisor};
+
+  ASSERT_TRUE(eventually([&] { return pid_of(0) && pid_of(1); }));
+  int crashed = *pid_of(0);
+  started_.insert({crashed, *pid_of(1)});
+  ASSERT_EQ(::kill(crashed, SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return pid_of(0) && *pid_of(0) != crashed; }))
+      << "validator 0 was not restarted";
+  started_.insert(*pid_of(0));
+
+  stop({1});
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // several supervision rounds
+  EXPECT_FALSE(pid_of(1).has_value()) << "a validator stopped on purpose stays stopped";
+
+  stop({0});
+  supervisor.join();  // every supervised validator is stopped: supervision ends by itself
+  EXPECT_TRUE(supervised.is_ok()) << supervised.to_string();
+  EXPECT_NE(out.str().find("validator 0 exited; restarting in 50 ms"), std::string::npos)
+      << out.str();
+  EXPECT_NE(out.str().find("supervision ends"), std::string::npos) << out.str();
+
+  start({1});  // a later start clears the stop
+  EXPECT_TRUE(pid_of(1).has_value());
 }
 
 TEST_F(LocalnetTest, OnlySelectsWhichValidatorsStartAndStop) {
