@@ -1,14 +1,8 @@
 #include "cli/bench_cluster.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -17,7 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/localnet.h"
+#include "cli/scratch_localnet.h"
 #include "crypto/hash.h"
 #include "crypto/keys.h"
 #include "loadgen/loadgen.h"
@@ -25,7 +19,6 @@
 namespace ballast::cli {
 namespace {
 
-namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
 
@@ -40,82 +33,10 @@ constexpr double kSearchLimitFraction = 1.2;  // never offer more than this shar
 // that grows with the length of the run.
 constexpr double kSustainedRateShare = 0.95;
 constexpr double kSustainedP99Ms = 1'000;
-constexpr std::int64_t kStartupTimeoutMs = 60'000;
 constexpr std::int64_t kSettleMs = 1'000;  // between levels, for mempools to empty
-constexpr std::uint16_t kApiPortOffset = 100;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-bool port_is_free(std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return false;
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool free = ::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
-  ::close(fd);
-  return free;
-}
-
-// A base port whose peer and API ports (docs/OPERATIONS.md) are all free now, below the
-// kernel's ephemeral range so outgoing connections do not take them meanwhile.
-Result<std::uint16_t> find_free_base_port(std::uint32_t validators) {
-  for (std::uint32_t base = 24'000; base + kApiPortOffset + validators < 32'000; base += 250) {
-    bool all_free = true;
-    for (std::uint32_t i = 0; i < validators && all_free; ++i) {
-      all_free = port_is_free(static_cast<std::uint16_t>(base + i)) &&
-                 port_is_free(static_cast<std::uint16_t>(base + kApiPortOffset + i));
-    }
-    if (all_free) return static_cast<std::uint16_t>(base);
-  }
-  return resource_exhausted("no block of free loopback ports between 24000 and 32000");
-}
-
-Result<fs::path> make_scratch_dir() {
-  std::string pattern = (fs::temp_directory_path() / "ballast-bench-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) {
-    return io_error("cannot create a directory under " + fs::temp_directory_path().string());
-  }
-  return fs::path(pattern);
-}
-
-// Stops the localnet whatever happens, and removes a scratch directory unless asked to keep it.
-class LocalnetRun {
- public:
-  LocalnetRun(fs::path dir, bool remove) : dir_(std::move(dir)), remove_(remove) {}
-  LocalnetRun(const LocalnetRun&) = delete;
-  LocalnetRun& operator=(const LocalnetRun&) = delete;
-  ~LocalnetRun() {
-    std::ostringstream ignored;
-    LocalnetStopOptions stop;
-    stop.dir = dir_.string();
-    if (started_) (void)localnet_stop(stop, ignored);
-    std::error_code error;
-    if (remove_) fs::remove_all(dir_, error);
-  }
-  void mark_started() { started_ = true; }
-  const fs::path& dir() const { return dir_; }
-
- private:
-  fs::path dir_;
-  bool remove_;
-  bool started_ = false;
-};
-
-Status wait_until_finalizing(const std::vector<loadgen::Endpoint>& nodes) {
-  auto deadline = Clock::now() + std::chrono::milliseconds(kStartupTimeoutMs);
-  while (Clock::now() < deadline) {
-    loadgen::RootComparison roots = loadgen::compare_state_roots(nodes, 1'000);
-    bool all_up = std::all_of(roots.heights.begin(), roots.heights.end(),
-                              [](std::uint64_t height) { return height >= 2; });
-    if (all_up && roots.equal) return Status::ok();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return failed_precondition("the localnet did not start finalizing within " +
-                             std::to_string(kStartupTimeoutMs / 1'000) + " s");
 }
 
 bool sustained(const loadgen::LoadReport& report) {
@@ -232,22 +153,6 @@ Json level_json(const Level& level) {
   return json;
 }
 
-Status start_localnet(const BenchClusterOptions& options, LocalnetRun& run) {
-  BALLAST_ASSIGN_OR_RETURN(std::uint16_t base_port, find_free_base_port(options.validators));
-  std::ostringstream log;
-  BALLAST_RETURN_IF_ERROR(localnet_init({.dir = run.dir().string(),
-                                         .validators = options.validators,
-                                         .traders = options.traders,
-                                         .base_port = base_port,
-                                         .force = true},
-                                        log));
-  run.mark_started();
-  LocalnetStartOptions start;
-  start.dir = run.dir().string();
-  start.binary = options.binary;
-  return localnet_start(start, log);
-}
-
 }  // namespace
 
 double measure_verifications_per_core(std::size_t threads, double seconds) {
@@ -287,26 +192,20 @@ double measure_verifications_per_core(std::size_t threads, double seconds) {
 Status bench_cluster(const BenchClusterOptions& options, std::ostream& out) {
   std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
   double per_core = measure_verifications_per_core(cores, options.ceiling_seconds);
-  double ceiling = static_cast<double>(cores) * per_core / options.validators;
+  double ceiling = static_cast<double>(cores) * per_core / options.net.validators;
   if (!options.json) {
     out << fmt::format(
         "verification ceiling: {} cores x {:.0f} verifications/s per core / {} validators = "
         "{:.0f} orders/s\n",
-        cores, per_core, options.validators, ceiling);
+        cores, per_core, options.net.validators, ceiling);
   }
 
-  fs::path dir = options.dir;
-  bool scratch = dir.empty();
-  if (scratch) {
-    BALLAST_ASSIGN_OR_RETURN(dir, make_scratch_dir());
-  }
-  LocalnetRun run(dir, scratch && !options.keep);
-  BALLAST_RETURN_IF_ERROR(start_localnet(options, run));
-  BALLAST_ASSIGN_OR_RETURN(loadgen::LocalnetTarget target, loadgen::read_localnet(dir.string()));
-  BALLAST_RETURN_IF_ERROR(wait_until_finalizing(target.nodes));
+  BALLAST_ASSIGN_OR_RETURN(std::unique_ptr<ScratchLocalnet> net,
+                           ScratchLocalnet::start(options.net));
+  loadgen::LocalnetTarget target = net->target();
   if (!options.json) {
-    out << fmt::format("localnet of {} validators in {}; {} funded traders\n", options.validators,
-                       dir.string(), target.traders.size());
+    out << fmt::format("localnet of {} validators in {}; {} funded traders\n",
+                       options.net.validators, net->dir().string(), target.traders.size());
   }
   std::vector<loadgen::Endpoint> nodes = target.nodes;
   ClusterBench bench(options, std::move(target), out);
@@ -323,7 +222,7 @@ Status bench_cluster(const BenchClusterOptions& options, std::ostream& out) {
   std::size_t lost = 0;
   for (const Level& level : levels) lost += level.report.lost_acknowledged;
 
-  Json report = {{"validators", options.validators},
+  Json report = {{"validators", options.net.validators},
                  {"cores", cores},
                  {"verifications_per_core_per_s", per_core},
                  {"ceiling_orders_per_s", ceiling},
@@ -341,7 +240,7 @@ Status bench_cluster(const BenchClusterOptions& options, std::ostream& out) {
         "peak sustained {:.0f} orders/s = {:.0f}% of the ceiling ({:.0f}); lost acknowledged {}; "
         "state roots {} at height {}\n",
         peak, 100 * peak / ceiling, ceiling, lost, roots.equal ? "agree" : "DIFFER", roots.height);
-    if (!scratch || options.keep) out << "localnet kept in " << dir.string() << "\n";
+    if (net->kept()) out << "localnet kept (stopped) in " << net->dir().string() << "\n";
   }
   if (lost > 0 || !roots.equal) {
     return failed_precondition("acknowledged orders were lost or the state roots differ");
@@ -355,9 +254,9 @@ void add_bench_command(CLI::App& app) {
   auto* cluster = bench->add_subcommand(
       "cluster", "Verification ceiling, peak finalized orders/s and latency of a local network");
   static BenchClusterOptions options;
-  cluster->add_option("--validators", options.validators, "Validators of the localnet")
+  cluster->add_option("--validators", options.net.validators, "Validators of the localnet")
       ->check(CLI::Range(1, 16));
-  cluster->add_option("--traders", options.traders, "Funded trader accounts")
+  cluster->add_option("--traders", options.net.traders, "Funded trader accounts")
       ->check(CLI::Range(1, 10'000));
   cluster->add_option("--search-seconds", options.search_seconds,
                       "Seconds of load per rate while searching for the peak");
@@ -367,9 +266,9 @@ void add_bench_command(CLI::App& app) {
                       "Seconds of signature verification on every core for the ceiling");
   cluster->add_option("--fractions", options.fractions,
                       "Fractions of the peak to measure latency at");
-  cluster->add_option("--dir", options.dir,
+  cluster->add_option("--dir", options.net.dir,
                       "Localnet directory to use (default: a scratch directory, removed after)");
-  cluster->add_flag("--keep", options.keep, "Keep the scratch localnet directory");
+  cluster->add_flag("--keep", options.net.keep, "Keep the scratch localnet directory");
   cluster->add_flag("--json", options.json, "Print the report as one JSON object (last line)");
   cluster->callback([] {
     Status status = bench_cluster(options, std::cout);

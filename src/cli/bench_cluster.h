@@ -12,20 +12,17 @@
 #include <vector>
 
 #include "base/status.h"
+#include "cli/scratch_localnet.h"
 
 namespace ballast::cli {
 
 struct BenchClusterOptions {
-  std::uint32_t validators = 4;
-  std::uint32_t traders = 2'000;
-  double search_seconds = 6;                         // per offered rate while looking for the peak
-  double latency_seconds = 10;                       // per latency level
-  double ceiling_seconds = 2;                        // of signature verification on every core
+  ScratchLocalnetOptions net;   // 4 validators and 2000 funded traders unless told otherwise
+  double search_seconds = 6;    // per offered rate while looking for the peak
+  double latency_seconds = 10;  // per latency level
+  double ceiling_seconds = 2;   // of signature verification on every core
   std::vector<double> fractions = {0.25, 0.5, 0.9};  // of the peak, for the latency levels
-  std::string dir;     // empty: a fresh directory under the system's temporary directory
-  std::string binary;  // empty: this very program
-  bool keep = false;   // leave the localnet directory (it is always stopped)
-  bool json = false;   // a JSON report as the last line
+  bool json = false;                                 // a JSON report as the last line
 };
 
 Status bench_cluster(const BenchClusterOptions& options, std::ostream& out);

@@ -107,6 +107,7 @@ class Run {
   }
 
   Ledger& ledger() { return ledger_; }
+  Clock::time_point started() const { return started_; }
   std::int64_t sending_started_us() const { return sending_started_us_; }
   std::int64_t sending_ended_us() const { return sending_ended_us_; }
   std::int64_t max_send_lag_us() const { return max_send_lag_us_; }
@@ -273,6 +274,15 @@ LoadReport summarize_run(const LoadgenOptions& options, Run& run) {
     }
   }
   for (auto& [name, values] : latencies) report.latency[name] = summarize(values);
+  report.started = run.started();
+  if (options.keep_traces) {
+    report.traces.reserve(ledger.size());
+    for (std::uint32_t i = 0; i < ledger.size(); ++i) {
+      const Outcome& outcome = ledger.at(i);
+      report.traces.push_back({outcome.sent_us, outcome.finalized_us, ledger.priority(i),
+                               outcome.ack == Ack::kAccepted});
+    }
+  }
   std::int64_t span_us = ledger.last_finalized_us() - run.sending_started_us();
   if (span_us > 0) {
     report.finalized_per_s =

@@ -6,6 +6,7 @@
 // agree.
 #pragma once
 
+#include <chrono>
 #include <iosfwd>
 #include <map>
 #include <string>
@@ -30,6 +31,15 @@ struct LoadgenOptions {
   std::int64_t tick_ms = 1;                // how often due transactions are sent
   std::int64_t drain_timeout_ms = 30'000;  // after the last send, wait this long for finality
   bool quiet = false;                      // no progress lines
+  bool keep_traces = false;                // fill LoadReport::traces
+};
+
+// One transaction of a run, in microseconds from LoadReport::started.
+struct TxTrace {
+  std::int64_t sent_us = -1;       // -1: never sent
+  std::int64_t finalized_us = -1;  // first seen in a finalized block; -1: never seen
+  PriorityClass priority = PriorityClass::kNormal;
+  bool accepted = false;  // the node acknowledged it
 };
 
 struct LatencySummary {
@@ -58,6 +68,8 @@ struct LoadReport {
   std::vector<std::uint64_t> heights;             // per node at the end (0: unreachable)
   bool state_roots_equal = false;
   std::uint64_t compared_height = 0;
+  std::chrono::steady_clock::time_point started;  // what the traces count from
+  std::vector<TxTrace> traces;                    // with keep_traces, in plan order
 };
 
 Result<LoadReport> run_load(const LoadgenOptions& options, std::ostream& progress);

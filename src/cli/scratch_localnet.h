@@ -1,0 +1,49 @@
+// A localnet the benchmark and chaos commands start for themselves: in a scratch directory on
+// free loopback ports, started at once and always stopped (and by default removed) when it
+// goes out of scope, whatever happened meanwhile.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "base/status.h"
+#include "loadgen/loadgen.h"
+
+namespace ballast::cli {
+
+struct ScratchLocalnetOptions {
+  std::uint32_t validators = 4;
+  std::uint32_t traders = 2'000;
+  std::string dir;     // empty: a fresh directory under the system's temporary directory
+  std::string binary;  // empty: this very program
+  bool keep = false;   // leave a scratch directory behind (the validators are stopped anyway)
+};
+
+class ScratchLocalnet {
+ public:
+  // Creates, starts and waits (up to a minute) until every validator finalizes.
+  static Result<std::unique_ptr<ScratchLocalnet>> start(const ScratchLocalnetOptions& options);
+  ~ScratchLocalnet();
+  ScratchLocalnet(const ScratchLocalnet&) = delete;
+  ScratchLocalnet& operator=(const ScratchLocalnet&) = delete;
+
+  const std::filesystem::path& dir() const { return dir_; }
+  const loadgen::LocalnetTarget& target() const { return target_; }
+  std::uint32_t validators() const { return validators_; }
+  // Whether the directory stays after this object is gone.
+  bool kept() const { return !remove_; }
+
+ private:
+  ScratchLocalnet(std::filesystem::path dir, bool remove, std::uint32_t validators)
+      : dir_(std::move(dir)), remove_(remove), validators_(validators) {}
+  Status launch(const ScratchLocalnetOptions& options);
+
+  std::filesystem::path dir_;
+  bool remove_;
+  std::uint32_t validators_;
+  bool started_ = false;
+  loadgen::LocalnetTarget target_;
+};
+
+}  // namespace ballast::cli
