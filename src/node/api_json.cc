@@ -61,7 +61,9 @@ json status_json(const CoreStatus& status) {
               {"bad_peer_messages", status.bad_peer_messages},
               {"sync", status.sync_state},
               {"snapshot_height", status.snapshot_height},
-              {"evidence", status.evidence}};
+              {"evidence", status.evidence},
+              {"finality_waiters", status.finality_waiters},
+              {"stream_sessions", status.stream_sessions}};
   out["divergence"] = status.divergence ? json(*status.divergence) : json();
   return out;
 }

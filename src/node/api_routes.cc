@@ -94,12 +94,16 @@ ApiRoutes::ApiRoutes(const exchange::Genesis& genesis, Core& core, VerifyPool& v
       limits_(limits) {}
 
 void ApiRoutes::reply_error(const ApiHandlers::Reply& reply, const Status& status) {
-  metrics_.http_errors.add(std::to_string(http_status_for(status)));
   reply(rejected_response(status, std::nullopt));
 }
 
-void ApiRoutes::handle(ApiRequest request, ApiHandlers::Reply reply) {
+void ApiRoutes::handle(ApiRequest request, ApiHandlers::Reply answer) {
   metrics_.http_requests.fetch_add(1, std::memory_order_relaxed);
+  // Every error answer is counted, whoever gives it: a route, a verification worker or the core.
+  ApiHandlers::Reply reply = [this, answer = std::move(answer)](ApiResponse response) {
+    if (response.status >= 400) metrics_.http_errors.add(std::to_string(response.status));
+    answer(std::move(response));
+  };
   std::string_view path = request.path;
   auto tail = [&](std::string_view prefix) -> std::optional<std::string_view> {
     if (!path.starts_with(prefix) || path.size() == prefix.size()) return std::nullopt;
@@ -133,7 +137,6 @@ void ApiRoutes::handle(ApiRequest request, ApiHandlers::Reply reply) {
     return reply_error(
         reply, not_found("no such endpoint: " + std::string(path)).with_reason("no_such_endpoint"));
   }
-  metrics_.http_errors.add("405");
   reply({405, error_json(invalid_argument("method not allowed on " + std::string(path))
                              .with_reason("method_not_allowed"))});
 }
@@ -168,16 +171,18 @@ void ApiRoutes::submit(const ApiRequest& request, ApiHandlers::Reply reply) {
   }
   std::vector<Bytes> job;
   job.push_back(std::move(bytes).value());
+  // The transaction decoded: every answer names it, a refused signature included.
+  const Hash256 id = sha256(job.front());
   const std::optional<std::int64_t> deadline_ms =
       wait_ms ? std::optional(wall_clock_ms() + *wait_ms) : std::nullopt;
-  auto on_verified = [this, reply, deadline_ms](std::vector<Result<VerifiedTransaction>> verdicts) {
+  auto on_verified = [this, reply, id,
+                      deadline_ms](std::vector<Result<VerifiedTransaction>> verdicts) {
     Result<VerifiedTransaction>& verdict = verdicts.front();
     if (!verdict.is_ok()) {
       metrics_.transactions_rejected.add(verdict.status().reason());
-      reply(rejected_response(verdict.status(), std::nullopt));
+      reply(rejected_response(verdict.status(), id));
       return;
     }
-    Hash256 id = verdict->id;
     ClientTransaction input;
     input.transaction = std::move(verdict).value();
     input.admitted = [reply, id](Status status, bool waiting) {
@@ -207,7 +212,9 @@ void ApiRoutes::submit_batch(const ApiRequest& request, ApiHandlers::Reply reply
     metrics_.transactions_rejected.add("malformed");
     return reply_error(reply, Status(batch.status()).with_reason("malformed"));
   }
-  auto on_verified = [this, reply](std::vector<Result<VerifiedTransaction>> verdicts) {
+  std::vector<Hash256> batch_ids;
+  for (const Bytes& bytes : *batch) batch_ids.push_back(sha256(bytes));
+  auto on_verified = [this, reply, batch_ids](std::vector<Result<VerifiedTransaction>> verdicts) {
     // Answers in request order: refusals from verification in place, the rest from the core.
     auto answers = std::make_shared<std::vector<nlohmann::json>>(verdicts.size());
     std::vector<std::size_t> positions;
@@ -218,7 +225,11 @@ void ApiRoutes::submit_batch(const ApiRequest& request, ApiHandlers::Reply reply
         input.transactions.push_back(std::move(verdicts[i]).value());
       } else {
         metrics_.transactions_rejected.add(verdicts[i].status().reason());
-        (*answers)[i] = rejected_response(verdicts[i].status(), std::nullopt).body;
+        // An entry that does not decode is no transaction: it has no hash to name.
+        bool decoded = verdicts[i].status().reason() != "malformed";
+        (*answers)[i] = rejected_response(verdicts[i].status(),
+                                          decoded ? std::optional(batch_ids[i]) : std::nullopt)
+                            .body;
       }
     }
     auto finish = [answers, reply] { reply(ApiResponse(200, {{"results", std::move(*answers)}})); };

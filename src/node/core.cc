@@ -185,6 +185,7 @@ void Core::handle(CoreInput& input, std::int64_t now) {
     statuses.reserve(batch->transactions.size());
     for (const VerifiedTransaction& tx : batch->transactions) {
       statuses.push_back(admit_client_transaction(tx));
+      if (!statuses.back().is_ok()) metrics_.transactions_rejected.add(statuses.back().reason());
     }
     batch->admitted(std::move(statuses));
   } else if (auto* gossiped = std::get_if<GossipedTransactions>(&input)) {
@@ -235,8 +236,6 @@ Status Core::admit_client_transaction(const VerifiedTransaction& transaction) {
     transactions_.on_pending(transaction.id);
     transactions_arrived_ = true;
     metrics_.transactions_accepted.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    metrics_.transactions_rejected.add(status.reason());
   }
   return status;
 }
@@ -252,6 +251,8 @@ void Core::on_client_transaction(ClientTransaction& input) {
       waiting = transactions_.wait(id, *input.wait_until_ms, std::move(input.settled)).is_ok();
     }
   }
+  // A retry answered with the first submission's outcome is not a refusal.
+  if (!status.is_ok() && !waiting) metrics_.transactions_rejected.add(status.reason());
   input.admitted(std::move(status), waiting);
 }
 

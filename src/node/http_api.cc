@@ -113,9 +113,8 @@ class HttpApi::Session : public std::enable_shared_from_this<HttpApi::Session> {
 
   // Too many connections: answer once, then close.
   void refuse() {
-    respond(
-        error_response(503, "resource_exhausted", "too_many_connections", "too many connections"),
-        false);
+    reject(
+        error_response(503, "resource_exhausted", "too_many_connections", "too many connections"));
   }
 
  private:
@@ -132,17 +131,15 @@ class HttpApi::Session : public std::enable_shared_from_this<HttpApi::Session> {
 
   void on_read(beast::error_code error) {
     if (error == http::error::body_limit) {
-      respond(
-          error_response(413, "invalid_argument", "body_too_large",
-                         "request body over " + std::to_string(options_.max_body_bytes) + " bytes"),
-          false);
+      reject(error_response(
+          413, "invalid_argument", "body_too_large",
+          "request body over " + std::to_string(options_.max_body_bytes) + " bytes"));
       return;
     }
     if (error == http::error::header_limit) {
-      respond(error_response(
-                  431, "invalid_argument", "headers_too_large",
-                  "request headers over " + std::to_string(options_.max_header_bytes) + " bytes"),
-              false);
+      reject(error_response(
+          431, "invalid_argument", "headers_too_large",
+          "request headers over " + std::to_string(options_.max_header_bytes) + " bytes"));
       return;
     }
     if (error == http::error::end_of_stream || error == beast::error::timeout ||
@@ -150,9 +147,8 @@ class HttpApi::Session : public std::enable_shared_from_this<HttpApi::Session> {
       return;  // closed or idle: nothing to answer
     }
     if (error) {
-      respond(error_response(400, "invalid_argument", "malformed_request",
-                             "malformed HTTP request: " + error.message()),
-              false);
+      reject(error_response(400, "invalid_argument", "malformed_request",
+                            "malformed HTTP request: " + error.message()));
       return;
     }
     request_ = parser_->release();
@@ -165,16 +161,28 @@ class HttpApi::Session : public std::enable_shared_from_this<HttpApi::Session> {
 
   void upgrade() {
     if (request_.target() != "/v1/stream") {
-      respond(error_response(404, "not_found", "no_such_endpoint",
-                             "WebSocket upgrades are served on /v1/stream only"),
-              false);
+      reject(error_response(404, "not_found", "no_such_endpoint",
+                            "WebSocket upgrades are served on /v1/stream only"));
+      return;
+    }
+    // Checked here, as the WebSocket handshake would, so that a refusal is the JSON error.
+    if (request_[http::field::host].empty() || request_[http::field::sec_websocket_key].empty() ||
+        request_[http::field::sec_websocket_key].size() > 24 ||
+        request_[http::field::sec_websocket_version].empty()) {
+      reject(error_response(400, "invalid_argument", "malformed_request",
+                            "invalid WebSocket upgrade: Host, Sec-WebSocket-Key and "
+                            "Sec-WebSocket-Version are required"));
+      return;
+    }
+    if (request_[http::field::sec_websocket_version] != "13") {
+      reject(error_response(426, "invalid_argument", "malformed_request",
+                            "unsupported WebSocket version: this server speaks 13"));
       return;
     }
     if (state_->open_streams.fetch_add(1) >= options_.max_stream_sessions) {
       state_->open_streams.fetch_sub(1);
-      respond(
-          error_response(503, "resource_exhausted", "too_many_streams", "too many stream sessions"),
-          false);
+      reject(error_response(503, "resource_exhausted", "too_many_streams",
+                            "too many stream sessions"));
       return;
     }
     auto state = state_;
@@ -194,9 +202,8 @@ class HttpApi::Session : public std::enable_shared_from_this<HttpApi::Session> {
     if (auto mark = target.find('?'); mark != std::string::npos) {
       auto query = parse_query(std::string_view(target).substr(mark + 1));
       if (!query) {
-        respond(
-            error_response(400, "invalid_argument", "malformed_query", "malformed query string"),
-            false);
+        reject(
+            error_response(400, "invalid_argument", "malformed_query", "malformed query string"));
         return;
       }
       request.query = std::move(*query);
@@ -214,6 +221,12 @@ class HttpApi::Session : public std::enable_shared_from_this<HttpApi::Session> {
     });
   }
 
+  // An error of the server's own, answered before any handler saw the request; then closes.
+  void reject(const ApiResponse& response) {
+    if (handlers_.refused) handlers_.refused(response.status);
+    respond(response, false);
+  }
+
   void respond(const ApiResponse& response, bool keep_alive) {
     auto message = std::make_shared<http::response<http::string_body>>();
     message->version(11);
@@ -223,8 +236,12 @@ class HttpApi::Session : public std::enable_shared_from_this<HttpApi::Session> {
       message->body() = *response.text;
     } else {
       message->set(http::field::content_type, "application/json");
-      message->body() = response.body.dump() + "\n";
+      // Messages may quote what the client sent, which need not be UTF-8.
+      message->body() =
+          response.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     }
+    // 426 Upgrade Required names the WebSocket version the server speaks (RFC 6455 4.4).
+    if (response.status == 426) message->set(http::field::sec_websocket_version, "13");
     message->keep_alive(keep_alive);
     message->prepare_payload();
     stream_.expires_after(std::chrono::milliseconds(options_.idle_timeout_ms));

@@ -66,6 +66,9 @@ struct ApiHandlers {
   // For WebSocket sessions on /v1/stream.
   StreamRequestHandler stream_request;
   StreamClosedHandler stream_closed;
+  // Told of every error the server answers itself, for requests never handed to `handle` (not
+  // parsed, too large, malformed query, refused upgrade, too many connections): for metrics.
+  std::function<void(unsigned status)> refused;
 };
 
 // Splits "a=1&b=x%20y" into decoded pairs; nothing for malformed percent escapes.

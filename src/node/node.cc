@@ -153,8 +153,13 @@ ApiHandlers Validator::api_handlers() {
                                    nlohmann::json request) {
     if (!core_->post(StreamInput{session, std::move(request), 0})) {
       session->deliver(std::make_shared<const std::string>(
-          R"({"type":"error","code":"resource_exhausted","reason":"overloaded"})"));
+          R"({"type":"error","code":"resource_exhausted","reason":"overloaded",)"
+          R"("message":"node overloaded: try again"})"));
     }
+  };
+  handlers.refused = [this](unsigned status) {
+    metrics_.http_requests.fetch_add(1, std::memory_order_relaxed);
+    metrics_.http_errors.add(std::to_string(status));
   };
   handlers.stream_closed = [this](std::uint64_t id) {
     // A full inbox loses this; the hub finds the closed session on its own later.

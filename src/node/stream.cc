@@ -18,11 +18,16 @@ namespace {
 std::atomic<std::uint64_t> g_next_session_id{1};
 
 std::shared_ptr<const std::string> serialize(const nlohmann::json& message) {
-  return std::make_shared<const std::string>(message.dump());
+  return std::make_shared<const std::string>(
+      message.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-nlohmann::json error_message(std::string_view code, std::string reason, const nlohmann::json& id) {
-  nlohmann::json message = {{"type", "error"}, {"code", code}, {"reason", std::move(reason)}};
+// A refused request, as the HTTP errors are: a stable code and reason, and a message for people.
+nlohmann::json error_message(const Status& status, const nlohmann::json& id) {
+  nlohmann::json message = {{"type", "error"},
+                            {"code", status_code_name(status.code())},
+                            {"reason", status.reason()},
+                            {"message", status.message()}};
   if (!id.is_null()) message["id"] = id;
   return message;
 }
@@ -74,7 +79,8 @@ void StreamSession::on_read(beast::error_code error) {
   buffer_.consume(buffer_.size());
   nlohmann::json request = nlohmann::json::parse(text, nullptr, false);
   if (request.is_discarded() || !request.is_object()) {
-    deliver(serialize(error_message("invalid_argument", "a request is one JSON object", {})));
+    deliver(serialize(error_message(
+        invalid_argument("a request is one JSON object").with_reason("malformed_request"), {})));
   } else {
     on_request_(shared_from_this(), std::move(request));
   }
@@ -153,7 +159,8 @@ StreamHub::StreamHub(const exchange::Genesis& genesis, StreamLimits limits)
 Result<StreamHub::Channel> StreamHub::parse_channel(const nlohmann::json& request) const {
   auto channel_field = request.find("channel");
   if (channel_field == request.end() || !channel_field->is_string()) {
-    return invalid_argument("\"channel\" must be blocks, markets, trades, book or account");
+    return invalid_argument("\"channel\" must be blocks, markets, trades, book or account")
+        .with_reason("bad_parameter");
   }
   Channel channel;
   channel.name = channel_field->get<std::string>();
@@ -161,23 +168,27 @@ Result<StreamHub::Channel> StreamHub::parse_channel(const nlohmann::json& reques
   if (channel.name == "trades" || channel.name == "book") {
     auto market = request.find("market");
     if (market == request.end() || !market->is_string()) {
-      return invalid_argument("\"market\" must name a market");
+      return invalid_argument("\"market\" must name a market").with_reason("bad_parameter");
     }
     auto id = genesis_.find_market(market->get<std::string>());
-    if (!id) return not_found("unknown market " + market->get<std::string>());
+    if (!id) {
+      return not_found("unknown market " + market->get<std::string>())
+          .with_reason("unknown_market");
+    }
     channel.market = *id;
     return channel;
   }
   if (channel.name == "account") {
     auto account = request.find("account");
     if (account == request.end() || !account->is_string()) {
-      return invalid_argument("\"account\" must be a hex public key");
+      return invalid_argument("\"account\" must be a hex public key").with_reason("bad_parameter");
     }
-    BALLAST_ASSIGN_OR_RETURN(PublicKey key, PublicKey::from_hex(account->get<std::string>()));
-    channel.account = key;
+    auto key = PublicKey::from_hex(account->get<std::string>());
+    if (!key.is_ok()) return Status(key.status()).with_reason("bad_parameter");
+    channel.account = *key;
     return channel;
   }
-  return invalid_argument("unknown channel " + channel.name);
+  return invalid_argument("unknown channel " + channel.name).with_reason("bad_parameter");
 }
 
 StreamHub::Subscribers* StreamHub::subscribers_of(const Channel& channel, bool create) {
@@ -199,14 +210,14 @@ void StreamHub::on_request(const std::shared_ptr<StreamSession>& session,
   nlohmann::json id = request.contains("id") ? request["id"] : nlohmann::json();
   auto op = request.find("op");
   if (op == request.end() || !op->is_string() || (*op != "subscribe" && *op != "unsubscribe")) {
-    session->deliver(serialize(
-        error_message("invalid_argument", "\"op\" must be subscribe or unsubscribe", id)));
+    session->deliver(serialize(error_message(
+        invalid_argument("\"op\" must be subscribe or unsubscribe").with_reason("bad_parameter"),
+        id)));
     return;
   }
   auto channel = parse_channel(request);
   if (!channel.is_ok()) {
-    session->deliver(serialize(
-        error_message(status_code_name(channel.status().code()), channel.status().message(), id)));
+    session->deliver(serialize(error_message(channel.status(), id)));
     return;
   }
   if (*op == "subscribe") {
@@ -238,10 +249,12 @@ void StreamHub::subscribe(const std::shared_ptr<StreamSession>& session, const C
   if (!subscribers.contains(session->id())) {
     std::size_t& count = subscription_counts_[session->id()];
     if (count >= limits_.max_subscriptions) {
-      session->deliver(serialize(error_message(
-          "resource_exhausted",
-          "at most " + std::to_string(limits_.max_subscriptions) + " subscriptions per connection",
-          id)));
+      session->deliver(
+          serialize(error_message(Status(StatusCode::kResourceExhausted,
+                                         "at most " + std::to_string(limits_.max_subscriptions) +
+                                             " subscriptions per connection")
+                                      .with_reason("too_many_subscriptions"),
+                                  id)));
       return;
     }
     count += 1;

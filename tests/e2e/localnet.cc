@@ -29,28 +29,41 @@ namespace http = beast::http;
 namespace fs = std::filesystem;
 
 HttpReply http_request(std::uint16_t port, const std::string& method, const std::string& target,
-                       const std::string& body, const std::string& content_type) {
-  try {
-    asio::io_context io;
-    beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::seconds(5));
-    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
-    http::request<http::string_body> request(http::string_to_verb(method), target, 11);
-    request.set(http::field::host, "127.0.0.1");
-    request.set(http::field::content_type, content_type);
-    request.body() = body;
-    request.prepare_payload();
-    http::write(stream, request);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> response;
-    http::read(stream, buffer, response);
-    beast::error_code ignored;
-    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    return {response.result_int(),
-            nlohmann::json::parse(response.body(), nullptr, /*allow_exceptions=*/false)};
-  } catch (const std::exception&) {
-    return {};
-  }
+                       const std::string& body, const std::string& content_type,
+                       std::chrono::milliseconds timeout) {
+  asio::io_context io;
+  beast::tcp_stream stream(io);
+  http::request<http::string_body> request;
+  request.method_string(method);
+  request.target(target);
+  request.version(11);
+  request.set(http::field::host, "127.0.0.1");
+  request.set(http::field::content_type, content_type);
+  request.body() = body;
+  request.prepare_payload();
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  bool answered = false;
+  auto on_read = [&](beast::error_code error, std::size_t) { answered = !error; };
+  // A refused write (the node answered early and closed) still leaves its answer to read.
+  auto on_written = [&](beast::error_code, std::size_t) {
+    http::async_read(stream, buffer, response, on_read);
+  };
+  auto on_connected = [&](beast::error_code error) {
+    if (!error) http::async_write(stream, request, on_written);
+  };
+  // Asynchronous steps, because only those honour the stream's deadline: a synchronous read
+  // from a node that never answers would block the test forever.
+  stream.expires_after(timeout);
+  stream.async_connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
+                       on_connected);
+  io.run();
+  if (!answered) return {};
+  beast::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  return {response.result_int(),
+          nlohmann::json::parse(response.body(), nullptr, /*allow_exceptions=*/false),
+          response.body(), std::string(response[http::field::content_type])};
 }
 
 namespace {

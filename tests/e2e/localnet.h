@@ -19,13 +19,16 @@ namespace ballast::e2e {
 
 struct HttpReply {
   unsigned status = 0;  // 0: no answer (connection refused, timeout)
-  nlohmann::json body;
+  nlohmann::json body;  // discarded (is_discarded()) when the body is not JSON
+  std::string text;     // the body as received
+  std::string content_type;
 };
 
-// One synchronous request to 127.0.0.1:port; never throws.
+// One synchronous request to 127.0.0.1:port, answered within `timeout`; never throws.
 HttpReply http_request(std::uint16_t port, const std::string& method, const std::string& target,
                        const std::string& body = "",
-                       const std::string& content_type = "application/octet-stream");
+                       const std::string& content_type = "application/octet-stream",
+                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 struct CommandResult {
   int exit_code = -1;  // -1: killed at the timeout, or did not exit normally
