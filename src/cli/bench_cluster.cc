@@ -39,14 +39,27 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-bool sustained(const loadgen::LoadReport& report) {
-  if (report.lost_acknowledged > 0 || !report.rejected.empty() || !report.not_sent.empty() ||
-      report.no_answer > 0 || report.finalized < report.sent) {
-    return false;
+// Why a level was not sustained; empty if it was.
+std::string shortfall(const loadgen::LoadReport& report) {
+  auto count = [](const std::map<std::string, std::size_t>& counts) {
+    std::string text;
+    for (const auto& [reason, n] : counts) text += " " + reason + "=" + std::to_string(n);
+    return text;
+  };
+  if (report.lost_acknowledged > 0) return fmt::format("lost {}", report.lost_acknowledged);
+  if (!report.rejected.empty()) return "refused:" + count(report.rejected);
+  if (!report.not_sent.empty()) return "not sent:" + count(report.not_sent);
+  if (report.no_answer > 0) return fmt::format("unanswered {}", report.no_answer);
+  if (report.finalized < report.sent) {
+    return fmt::format("finalized {} of {} sent", report.finalized, report.sent);
   }
   auto all = report.latency.find("all");
-  if (all == report.latency.end() || all->second.p99_ms > kSustainedP99Ms) return false;
-  return report.finalized_per_s >= kSustainedRateShare * static_cast<double>(report.offered_per_s);
+  if (all == report.latency.end()) return "no latency measured";
+  if (all->second.p99_ms > kSustainedP99Ms) return "p99 over 1 s";
+  if (report.finalized_per_s < kSustainedRateShare * static_cast<double>(report.offered_per_s)) {
+    return "finalized rate under 95% of offered";
+  }
+  return "";
 }
 
 struct Level {
@@ -54,6 +67,7 @@ struct Level {
   double fraction = 0;  // of the peak (latency levels)
   loadgen::LoadReport report;
   bool sustained = false;
+  std::string shortfall;  // why it was not sustained
 };
 
 class ClusterBench {
@@ -76,8 +90,9 @@ class ClusterBench {
     load.quiet = true;
     std::ostringstream ignored;
     BALLAST_ASSIGN_OR_RETURN(loadgen::LoadReport report, loadgen::run_load(load, ignored));
-    Level level{std::move(phase), 0, std::move(report), false};
-    level.sustained = sustained(level.report);
+    Level level{std::move(phase), 0, std::move(report), false, ""};
+    level.shortfall = shortfall(level.report);
+    level.sustained = level.shortfall.empty();
     print_level(level);
     std::this_thread::sleep_for(std::chrono::milliseconds(kSettleMs));
     return level;
@@ -122,7 +137,8 @@ class ClusterBench {
                 "{:<8} offered {:>6} tx/s  finalized {:>8.0f} tx/s  p50 {:7.1f} ms  p99 {:7.1f} "
                 "ms  p99.9 {:7.1f} ms  {}\n",
                 level.phase, report.offered_per_s, report.finalized_per_s, latency.p50_ms,
-                latency.p99_ms, latency.p999_ms, level.sustained ? "sustained" : "NOT sustained")
+                latency.p99_ms, latency.p999_ms,
+                level.sustained ? "sustained" : "NOT sustained: " + level.shortfall)
          << std::flush;
   }
 
@@ -148,6 +164,7 @@ Json level_json(const Level& level) {
                {"rejected", level.report.rejected},
                {"lost_acknowledged", level.report.lost_acknowledged},
                {"sustained", level.sustained},
+               {"shortfall", level.shortfall},
                {"latency", std::move(latency)}};
   if (level.phase == "latency") json["fraction_of_peak"] = level.fraction;
   return json;

@@ -6,9 +6,11 @@ Ledger::Ledger(const std::vector<PlannedTransaction>& plan, const std::vector<Ha
     : outcomes_(plan.size()), ids_(ids) {
   BALLAST_ASSERT(plan.size() == ids.size());
   priorities_.reserve(plan.size());
+  accounts_.reserve(plan.size());
   index_by_id_.reserve(plan.size());
   for (std::uint32_t i = 0; i < plan.size(); ++i) {
     priorities_.push_back(plan[i].priority);
+    accounts_.push_back(plan[i].account);
     index_by_id_.emplace(ids[i], i);
   }
 }

@@ -38,6 +38,7 @@ class Ledger {
   const Outcome& at(std::uint32_t index) const { return outcomes_[index]; }
   std::size_t size() const { return outcomes_.size(); }
   PriorityClass priority(std::uint32_t index) const { return priorities_[index]; }
+  std::uint32_t account(std::uint32_t index) const { return accounts_[index]; }
   const Hash256& id(std::uint32_t index) const { return ids_[index]; }
 
   // A finalized block listed this transaction; only the first sighting counts.
@@ -53,6 +54,7 @@ class Ledger {
  private:
   std::vector<Outcome> outcomes_;
   std::vector<PriorityClass> priorities_;
+  std::vector<std::uint32_t> accounts_;
   std::vector<Hash256> ids_;
   std::unordered_map<Hash256, std::uint32_t, app::Hash256Hasher> index_by_id_;
   std::size_t accepted_ = 0;

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <optional>
 #include <ostream>
 #include <thread>
 
@@ -43,12 +45,26 @@ Result<std::vector<std::uint64_t>> fetch_next_nonces(const LoadgenOptions& optio
   return nonces;
 }
 
-Result<std::uint64_t> fetch_height(const std::vector<Endpoint>& nodes) {
-  for (const Endpoint& node : nodes) {
-    auto answer = http_get(node, "/v1/status", 2'000);
-    if (answer.is_ok() && answer->status == 200) return answer->body.value("height", 0ull);
+// The highest finalized height of the nodes, once every node that answers has reached it
+// (or after a few seconds): nonces read from a node a block behind would be stale, and every
+// transaction planned from them refused.
+Result<std::uint64_t> fetch_common_height(const std::vector<Endpoint>& nodes) {
+  constexpr std::int64_t kCatchUpMs = 5'000;
+  auto deadline = Clock::now() + std::chrono::milliseconds(kCatchUpMs);
+  for (;;) {
+    std::optional<std::uint64_t> highest;
+    std::uint64_t lowest = std::numeric_limits<std::uint64_t>::max();
+    for (const Endpoint& node : nodes) {
+      auto answer = http_get(node, "/v1/status", 2'000);
+      if (!answer.is_ok() || answer->status != 200) continue;
+      std::uint64_t height = answer->body.value("height", 0ull);
+      highest = std::max(highest.value_or(0), height);
+      lowest = std::min(lowest, height);
+    }
+    if (!highest) return io_error("no node answers GET /v1/status");
+    if (lowest >= *highest || Clock::now() >= deadline) return *highest;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return io_error("no node answers GET /v1/status");
 }
 
 // Signs every planned transaction, spread over the machine's cores.
@@ -296,7 +312,7 @@ LoadReport summarize_run(const LoadgenOptions& options, Run& run) {
 Result<LoadReport> run_load(const LoadgenOptions& options, std::ostream& progress) {
   if (options.nodes.empty()) return invalid_argument("no nodes to send to");
   if (options.accounts.empty()) return invalid_argument("no funded accounts");
-  BALLAST_ASSIGN_OR_RETURN(std::uint64_t height, fetch_height(options.nodes));
+  BALLAST_ASSIGN_OR_RETURN(std::uint64_t height, fetch_common_height(options.nodes));
   BALLAST_ASSIGN_OR_RETURN(std::vector<std::uint64_t> nonces, fetch_next_nonces(options));
   WorkloadOptions workload = options.workload;
   workload.nodes = options.nodes.size();

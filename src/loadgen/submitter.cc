@@ -144,6 +144,7 @@ Submitter::Submitter(asio::io_context& io, Endpoint endpoint, SubmitterLimits li
       encodings_(encodings),
       now_us_(std::move(now_us)) {
   BALLAST_ASSERT(limits_.connections > 0 && limits_.max_batch > 0);
+  waiting_.resize(limits_.connections);
 }
 
 Submitter::~Submitter() {
@@ -168,23 +169,23 @@ void Submitter::submit(std::vector<std::uint32_t> indices) {
       ledger_.on_ack(index, Ack::kNotSent, "client_backlog");
       continue;
     }
-    waiting_.push_back(index);
+    waiting_[ledger_.account(index) % waiting_.size()].push_back(index);
     queued_ += 1;
   }
   pump();
 }
 
 void Submitter::pump() {
-  for (auto& connection : connections_) {
-    if (waiting_.empty()) return;
-    if (!connection->idle()) continue;
+  for (std::size_t lane = 0; lane < connections_.size(); ++lane) {
+    std::deque<std::uint32_t>& waiting = waiting_[lane];
+    if (waiting.empty() || !connections_[lane]->idle()) continue;
     std::vector<std::uint32_t> batch;
-    while (!waiting_.empty() && batch.size() < limits_.max_batch) {
-      batch.push_back(waiting_.front());
-      waiting_.pop_front();
+    while (!waiting.empty() && batch.size() < limits_.max_batch) {
+      batch.push_back(waiting.front());
+      waiting.pop_front();
     }
     queued_ -= batch.size();
-    connection->send(std::move(batch));
+    connections_[lane]->send(std::move(batch));
   }
 }
 

@@ -45,7 +45,10 @@ class Submitter {
   Ledger& ledger_;
   const std::vector<Bytes>& encodings_;
   std::function<std::int64_t()> now_us_;
-  std::deque<std::uint32_t> waiting_;
+  // One queue per connection; an account always uses the same one. Nonces may have gaps, so a
+  // node admits a later nonce that overtook an earlier one on another connection, and a block
+  // may then use it first, leaving the earlier transaction stale.
+  std::vector<std::deque<std::uint32_t>> waiting_;
   std::size_t queued_ = 0;
   std::vector<std::shared_ptr<Connection>> connections_;
 };
