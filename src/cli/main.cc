@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/bench_cluster.h"
+#include "cli/chaos.h"
 #include "cli/loadgen_command.h"
 #include "cli/localnet.h"
 #include "cli/replay.h"
@@ -87,6 +88,7 @@ int main(int argc, char** argv) {
   ballast::cli::add_localnet_command(app);
   ballast::cli::add_loadgen_command(app);
   ballast::cli::add_bench_command(app);
+  ballast::cli::add_chaos_command(app);
   ballast::cli::add_sim_command(app);
   ballast::cli::add_tx_command(app);
   CLI11_PARSE(app, argc, argv);

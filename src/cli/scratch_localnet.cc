@@ -83,7 +83,10 @@ Result<std::unique_ptr<ScratchLocalnet>> ScratchLocalnet::start(
 }
 
 Status ScratchLocalnet::launch(const ScratchLocalnetOptions& options) {
-  BALLAST_ASSIGN_OR_RETURN(std::uint16_t base_port, find_free_base_port(options.validators));
+  std::uint16_t base_port = options.base_port;
+  if (base_port == 0) {
+    BALLAST_ASSIGN_OR_RETURN(base_port, find_free_base_port(options.validators));
+  }
   std::ostringstream log;
   LocalnetInitOptions init;
   init.dir = dir_.string();

@@ -15,9 +15,10 @@ namespace ballast::cli {
 struct ScratchLocalnetOptions {
   std::uint32_t validators = 4;
   std::uint32_t traders = 2'000;
-  std::string dir;     // empty: a fresh directory under the system's temporary directory
-  std::string binary;  // empty: this very program
-  bool keep = false;   // leave a scratch directory behind (the validators are stopped anyway)
+  std::uint16_t base_port = 0;  // 0: the first free block from 24000 up
+  std::string dir;              // empty: a fresh directory under the system's temporary directory
+  std::string binary;           // empty: this very program
+  bool keep = false;  // leave a scratch directory behind (the validators are stopped anyway)
 };
 
 class ScratchLocalnet {

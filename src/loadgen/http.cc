@@ -62,7 +62,8 @@ Result<HttpAnswer> http_get(const Endpoint& endpoint, const std::string& target,
   io.run();
   if (error) return fail("no answer from");
   return HttpAnswer{response.result_int(),
-                    nlohmann::json::parse(response.body(), nullptr, /*allow_exceptions=*/false)};
+                    nlohmann::json::parse(response.body(), nullptr, /*allow_exceptions=*/false),
+                    response.body()};
 }
 
 }  // namespace ballast::loadgen

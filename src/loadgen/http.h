@@ -24,6 +24,7 @@ Result<Endpoint> parse_endpoint(std::string_view url);
 struct HttpAnswer {
   unsigned status = 0;
   nlohmann::json body;  // discarded (is_discarded()) when the body is not JSON
+  std::string text;     // the body as received (e.g. the Prometheus text of /metrics)
 };
 
 Result<HttpAnswer> http_get(const Endpoint& endpoint, const std::string& target,

@@ -171,8 +171,10 @@ class Run {
     bool all = std::all_of(listeners_.begin(), listeners_.end(),
                            [](const auto& listener) { return listener->subscribed(); });
     if (!all && now < kSubscribeTimeoutMs * 1'000) return;
+    if (options_.send_not_before && Clock::now() < *options_.send_not_before) return;
     phase_ = Phase::kSending;
     sending_started_us_ = now;
+    if (options_.on_sending_started) options_.on_sending_started();
   }
 
   void send_due(std::int64_t now) {

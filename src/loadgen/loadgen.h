@@ -7,8 +7,10 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <iosfwd>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,10 @@ struct LoadgenOptions {
   std::int64_t drain_timeout_ms = 30'000;  // after the last send, wait this long for finality
   bool quiet = false;                      // no progress lines
   bool keep_traces = false;                // fill LoadReport::traces
+  // Sending waits for this moment if it is later than when planning and signing end.
+  std::optional<std::chrono::steady_clock::time_point> send_not_before;
+  // Called on the load generator's thread when sending starts (after planning and signing).
+  std::function<void()> on_sending_started;
 };
 
 // One transaction of a run, in microseconds from LoadReport::started.

@@ -155,7 +155,7 @@ bool port_free(std::uint16_t port) {
 // gone: two processes probing at the same moment cannot both take it. The blocks lie below
 // Linux's ephemeral range (32768 and up), where any outgoing connection could take a port
 // between a validator's kill and its restart.
-PortBlock claim_port_block(std::size_t validators) {
+PortBlock claim_ports(std::size_t validators) {
   constexpr int kBlocks = 63;
   for (int attempt = 0; attempt < kBlocks; ++attempt) {
     auto base = static_cast<std::uint16_t>(20'000 + ((getpid() + attempt) % kBlocks) * 200);
@@ -178,6 +178,10 @@ PortBlock claim_port_block(std::size_t validators) {
 }
 
 }  // namespace
+
+PortBlock claim_port_block(std::size_t validators) {
+  return claim_ports(validators);
+}
 
 PortBlock::~PortBlock() {
   if (lock_fd_ >= 0) ::close(lock_fd_);

@@ -59,6 +59,9 @@ class PortBlock {
   int lock_fd_;
 };
 
+// Claims a free block of ports for `validators` validators (see PortBlock).
+PortBlock claim_port_block(std::size_t validators);
+
 class Localnet {
  public:
   // `tune` may change each validator's config.json before anything starts.
