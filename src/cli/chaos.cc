@@ -100,6 +100,15 @@ class Injector {
   std::ostringstream log_;
 };
 
+// Waits until a load generator starts sending, or has ended without (its planning failed).
+template <typename T>
+bool wait_for_sending(std::future<T>& sending, std::future<Result<loadgen::LoadReport>>& run) {
+  for (;;) {
+    if (sending.wait_for(std::chrono::milliseconds(10)) == std::future_status::ready) return true;
+    if (run.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready) return false;
+  }
+}
+
 loadgen::LoadgenOptions load_options(const loadgen::LocalnetTarget& target, double rate,
                                      double seconds, std::size_t first_account,
                                      std::size_t accounts, std::uint64_t seed) {
@@ -172,10 +181,11 @@ std::optional<Result<loadgen::LoadReport>> inject(const ChaosOptions& options,
     flood.send_not_before = start + milliseconds(static_cast<std::int64_t>(fault_at * 1e3));
     std::promise<void> sending;
     flood.on_sending_started = [&sending] { sending.set_value(); };
+    std::future<void> sending_started = sending.get_future();
     std::ostringstream ignored;
     auto report = std::async(std::launch::async,
                              [&flood, &ignored] { return loadgen::run_load(flood, ignored); });
-    sending.get_future().wait();
+    if (!wait_for_sending(sending_started, report)) return report.get();
     injector.mark(
         fmt::format("flood of {:.0f} orders/s for {:.0f} s", factor * options.rate, seconds));
     return report.get();
@@ -396,10 +406,12 @@ Status run_chaos(const ChaosOptions& options, std::ostream& out) {
       options.baseline_seconds + options.fault_seconds + options.recovery_seconds, 0, half, 1);
   std::promise<Clock::time_point> sending;
   steady.on_sending_started = [&sending] { sending.set_value(Clock::now()); };
+  std::future<Clock::time_point> sending_started = sending.get_future();
   std::ostringstream ignored;
   auto steady_report = std::async(
       std::launch::async, [&steady, &ignored] { return loadgen::run_load(steady, ignored); });
-  Clock::time_point started = sending.get_future().get();
+  if (!wait_for_sending(sending_started, steady_report)) return steady_report.get().status();
+  Clock::time_point started = sending_started.get();
   auto flood = inject(options, *net, injector, started);
   BALLAST_ASSIGN_OR_RETURN(loadgen::LoadReport report, steady_report.get());
   std::optional<loadgen::LoadReport> flood_report;
