@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "base/random.h"
 #include "base/status.h"
 #include "consensus/types.h"
-#include "base/random.h"
 
 namespace ballast::sim {
 
