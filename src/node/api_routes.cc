@@ -387,9 +387,11 @@ void ApiRoutes::get_block(std::string_view height_text, ApiHandlers::Reply reply
 
 // Trading state and circuit-breaker trips per market (docs/CIRCUIT_BREAKERS.md).
 void ApiRoutes::render_market_metrics(PrometheusText& out, const CoreStatus& status) const {
+  if (!status.markets) return;  // before the core published anything
+  const std::vector<exchange::MarketStatus>& markets = *status.markets;
   out.family("ballast_market_state", "gauge",
              "1 for the state each market is in (open, limit_state, paused, auction).");
-  for (const exchange::MarketStatus& market : status.markets) {
+  for (const exchange::MarketStatus& market : markets) {
     for (auto state : {exchange::MarketState::kOpen, exchange::MarketState::kLimitState,
                        exchange::MarketState::kPaused, exchange::MarketState::kAuction}) {
       out.sample("ballast_market_state", market.state == state ? 1.0 : 0.0,
@@ -399,7 +401,7 @@ void ApiRoutes::render_market_metrics(PrometheusText& out, const CoreStatus& sta
   }
   out.family("ballast_market_breaker_trips_total", "counter",
              "Circuit-breaker transitions per market since genesis, by kind.");
-  for (const exchange::MarketStatus& market : status.markets) {
+  for (const exchange::MarketStatus& market : markets) {
     const std::string& symbol = genesis_.markets[market.market].symbol;
     out.sample("ballast_market_breaker_trips_total", static_cast<double>(market.limit_states),
                {{"market", symbol}, {"kind", "limit_state"}});
@@ -412,7 +414,7 @@ void ApiRoutes::render_market_metrics(PrometheusText& out, const CoreStatus& sta
   }
   out.family("ballast_market_reference_price", "gauge",
              "The reference price the band is drawn around (absent before the first trade).");
-  for (const exchange::MarketStatus& market : status.markets) {
+  for (const exchange::MarketStatus& market : markets) {
     if (!market.reference_price) continue;
     out.sample("ballast_market_reference_price", static_cast<double>(*market.reference_price),
                {{"market", genesis_.markets[market.market].symbol}});

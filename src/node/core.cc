@@ -271,6 +271,7 @@ void Core::on_executed(const consensus::Block& block, const exchange::BlockResul
     metrics_.finalization_latency.observe(wall_clock_ms() - block.timestamp_ms);
   }
   metrics_.blocks_finalized.fetch_add(1, std::memory_order_relaxed);
+  refresh_market_statuses();
   for (std::size_t i = 0; i < result.results.size(); ++i) {
     const exchange::TxResult& tx = result.results[i];
     transactions_.on_finalized(tx.tx_id, block.height, block.timestamp_ms,
@@ -325,6 +326,15 @@ void Core::after_finalized(const std::vector<consensus::FinalizedBlock>& blocks)
   maybe_snapshot();
 }
 
+void Core::refresh_market_statuses() {
+  auto statuses = std::make_shared<std::vector<exchange::MarketStatus>>();
+  const exchange::Exchange& exchange = application_->exchange();
+  for (exchange::MarketId market = 0; market < genesis_.markets.size(); ++market) {
+    statuses->push_back(exchange.market_status(market));
+  }
+  market_statuses_ = std::move(statuses);
+}
+
 void Core::maybe_snapshot() {
   consensus::Height height = replica_->finalized_height();
   if (height < last_snapshot_height_ + options_.snapshot_interval_blocks) return;
@@ -374,10 +384,8 @@ void Core::publish_status() {
   status.divergence = replica_->divergence();
   status.evidence = replica_->evidence().size();
   status.finality_waiters = transactions_.waiters();
-  const exchange::Exchange& exchange = application_->exchange();
-  for (exchange::MarketId market = 0; market < genesis_.markets.size(); ++market) {
-    status.markets.push_back(exchange.market_status(market));
-  }
+  if (!market_statuses_) refresh_market_statuses();
+  status.markets = market_statuses_;
   status.stream_sessions = stream_.sessions();
   std::lock_guard lock(status_mutex_);
   published_ = std::move(status);

@@ -114,7 +114,9 @@ struct CoreStatus {
   std::size_t evidence = 0;
   std::size_t finality_waiters = 0;
   std::size_t stream_sessions = 0;
-  std::vector<exchange::MarketStatus> markets;  // circuit-breaker status per market
+  // Circuit-breaker status per market, as of the last executed block (shared, not copied: the
+  // status is republished after every round of the core loop, markets change once per block).
+  std::shared_ptr<const std::vector<exchange::MarketStatus>> markets;
 };
 
 class Core {
@@ -163,6 +165,7 @@ class Core {
   void flush();
   void after_finalized(const std::vector<consensus::FinalizedBlock>& blocks);
   void maybe_snapshot();
+  void refresh_market_statuses();  // after each executed block
   void send_gossip();
   void publish_status();
   void report_stalled_finalization(std::int64_t now);
@@ -222,6 +225,7 @@ class Core {
 
   mutable std::mutex status_mutex_;
   CoreStatus published_;
+  std::shared_ptr<const std::vector<exchange::MarketStatus>> market_statuses_;
   std::map<consensus::Height, Hash256> recent_roots_;  // bounded by kRememberedRoots
 };
 
