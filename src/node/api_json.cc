@@ -63,7 +63,8 @@ json status_json(const CoreStatus& status) {
               {"snapshot_height", status.snapshot_height},
               {"evidence", status.evidence},
               {"finality_waiters", status.finality_waiters},
-              {"stream_sessions", status.stream_sessions}};
+              {"stream_sessions", status.stream_sessions},
+              {"journaled_transactions", status.journaled_transactions}};
   out["divergence"] = status.divergence ? json(*status.divergence) : json();
   return out;
 }

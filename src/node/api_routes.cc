@@ -513,6 +513,9 @@ ApiResponse ApiRoutes::metrics() const {
   gauge("ballast_divergence", "1 when this validator's state diverged from a certified root.",
         status.divergence ? 1.0 : 0.0);
   gauge("ballast_evidence", "Equivocation proofs held.", static_cast<double>(status.evidence));
+  gauge("ballast_journaled_transactions",
+        "Acknowledged transactions recorded on disk and not yet finalized or dropped.",
+        static_cast<double>(status.journaled_transactions));
   return ApiResponse::plain(200, out.text(), "text/plain; version=0.0.4; charset=utf-8");
 }
 

@@ -58,12 +58,14 @@ class Core::ChainVerifier final : public consensus::Verifier {
 };
 
 Core::Core(CoreOptions options, const exchange::Genesis& genesis, const SecretKey& identity,
-           storage::RocksStorage& storage, net::Transport& transport, NodeMetrics& metrics)
+           storage::RocksStorage& storage, std::unique_ptr<AdmissionJournal> journal,
+           net::Transport& transport, NodeMetrics& metrics)
     : options_(std::move(options)),
       genesis_(genesis),
       validators_(validator_set(genesis)),
       genesis_block_(consensus::genesis_block(genesis.hash())),
       storage_(storage),
+      journal_(std::move(journal)),
       transport_(transport),
       signer_(std::make_unique<ChainSigner>(identity)),
       verifier_(std::make_unique<ChainVerifier>(validators_, metrics)),
@@ -72,6 +74,7 @@ Core::Core(CoreOptions options, const exchange::Genesis& genesis, const SecretKe
       transactions_(options_.transactions),
       market_feed_(genesis.markets.size(), options_.trades_kept_per_market),
       stream_(genesis, options_.stream) {
+  BALLAST_ASSERT(journal_ != nullptr);
   BALLAST_ASSERT(options_.replica.self < validators_.size());
   BALLAST_ASSERT(validators_[options_.replica.self].key == identity.public_key());
 }
@@ -121,6 +124,7 @@ void Core::start_consensus(std::int64_t now) {
 void Core::start() {
   std::int64_t now = wall_clock_ms();
   start_consensus(now);
+  readmit_journaled();
   watched_height_ = replica_->finalized_height();
   height_since_ms_ = now;
   next_stall_report_ms_ = now + kStallReportMs;
@@ -181,13 +185,7 @@ void Core::handle(CoreInput& input, std::int64_t now) {
   } else if (auto* client = std::get_if<ClientTransaction>(&input)) {
     on_client_transaction(*client);
   } else if (auto* batch = std::get_if<ClientBatch>(&input)) {
-    std::vector<Status> statuses;
-    statuses.reserve(batch->transactions.size());
-    for (const VerifiedTransaction& tx : batch->transactions) {
-      statuses.push_back(admit_client_transaction(tx));
-      if (!statuses.back().is_ok()) metrics_.transactions_rejected.add(statuses.back().reason());
-    }
-    batch->admitted(std::move(statuses));
+    on_client_batch(*batch);
   } else if (auto* gossiped = std::get_if<GossipedTransactions>(&input)) {
     for (VerifiedTransaction& tx : gossiped->transactions) {
       application_->note_signature_verified(tx.id);
@@ -229,10 +227,18 @@ void Core::on_peer_message(std::uint32_t peer, WireMessage& message, std::int64_
   }
 }
 
-Status Core::admit_client_transaction(const VerifiedTransaction& transaction) {
+// Admitted transactions are acknowledged only once the journal has them on disk (`acknowledge`
+// runs then, on the journal's writer thread); refusals are answered at once by the caller.
+Status Core::admit_client_transaction(const VerifiedTransaction& transaction,
+                                      std::function<void()> acknowledge) {
+  if (!journal_->has_room()) {
+    return Status(StatusCode::kResourceExhausted, "node overloaded: try again")
+        .with_reason("overloaded");
+  }
   application_->note_signature_verified(transaction.id);
   Status status = application_->submit(transaction.bytes, app::Origin::kClient);
   if (status.is_ok()) {
+    journal_->record(transaction.id, transaction.bytes, std::move(acknowledge));
     transactions_.on_pending(transaction.id);
     transactions_arrived_ = true;
     metrics_.transactions_accepted.fetch_add(1, std::memory_order_relaxed);
@@ -242,18 +248,67 @@ Status Core::admit_client_transaction(const VerifiedTransaction& transaction) {
 
 void Core::on_client_transaction(ClientTransaction& input) {
   const Hash256& id = input.transaction.id;
-  Status status = admit_client_transaction(input.transaction);
+  auto answer = std::make_shared<decltype(input.admitted)>(std::move(input.admitted));
+  const bool wants_wait = input.wait_until_ms.has_value();
+  // A waiting client is answered by `settled`, after finality (so after the journal, too).
+  std::function<void()> acknowledge = [] {};
+  if (!wants_wait) acknowledge = [answer] { (*answer)(Status::ok(), false); };
+  Status status = admit_client_transaction(input.transaction, std::move(acknowledge));
+  if (status.is_ok() && !wants_wait) return;
   bool waiting = false;
-  if (input.wait_until_ms) {
+  if (wants_wait) {
     // A retried submission waits for the first one: pooled, or already settled.
     std::optional<TxRecord> known = transactions_.find(id);
     if (status.is_ok() || known) {
       waiting = transactions_.wait(id, *input.wait_until_ms, std::move(input.settled)).is_ok();
     }
   }
+  if (status.is_ok() && !waiting) {
+    // No room to wait: acknowledged as accepted, once durable.
+    journal_->acknowledge_after([answer] { (*answer)(Status::ok(), false); });
+    return;
+  }
   // A retry answered with the first submission's outcome is not a refusal.
   if (!status.is_ok() && !waiting) metrics_.transactions_rejected.add(status.reason());
-  input.admitted(std::move(status), waiting);
+  (*answer)(std::move(status), waiting);
+}
+
+// Answered together once every admitted one is durable.
+void Core::on_client_batch(ClientBatch& batch) {
+  std::vector<Status> statuses;
+  statuses.reserve(batch.transactions.size());
+  bool any_admitted = false;
+  for (const VerifiedTransaction& tx : batch.transactions) {
+    statuses.push_back(admit_client_transaction(tx, [] {}));
+    any_admitted = any_admitted || statuses.back().is_ok();
+    if (!statuses.back().is_ok()) metrics_.transactions_rejected.add(statuses.back().reason());
+  }
+  if (!any_admitted) return batch.admitted(std::move(statuses));
+  journal_->acknowledge_after(
+      [admitted = std::move(batch.admitted), statuses = std::move(statuses)]() mutable {
+        admitted(std::move(statuses));
+      });
+}
+
+// The acknowledged transactions of the previous run (or of the mempool a snapshot replaced)
+// go back into the mempool, and to the peers; those that settled meanwhile are forgotten.
+void Core::readmit_journaled() {
+  std::size_t readmitted = 0;
+  std::vector<Hash256> settled;
+  for (const auto& [id, transaction] : journal_->recorded()) {
+    if (application_->submit(transaction, app::Origin::kClient).is_ok()) {
+      transactions_.on_pending(id);
+      transactions_arrived_ = true;
+      readmitted += 1;
+    } else if (!application_->mempool().contains(id)) {
+      settled.push_back(id);
+    }
+  }
+  for (const Hash256& id : settled) journal_->forget(id);
+  if (!journal_->recorded().empty() || !settled.empty()) {
+    spdlog::info("admitted {} acknowledged transactions again; {} had settled", readmitted,
+                 settled.size());
+  }
 }
 
 void Core::on_stream_input(StreamInput& input) {
@@ -274,6 +329,7 @@ void Core::on_executed(const consensus::Block& block, const exchange::BlockResul
   refresh_market_statuses();
   for (std::size_t i = 0; i < result.results.size(); ++i) {
     const exchange::TxResult& tx = result.results[i];
+    journal_->forget(tx.tx_id);
     transactions_.on_finalized(tx.tx_id, block.height, block.timestamp_ms,
                                static_cast<std::uint32_t>(i),
                                std::make_shared<const exchange::TxResult>(tx));
@@ -303,8 +359,10 @@ void Core::flush() {
   for (auto& [id, reason] : application_->take_evicted()) {
     spdlog::debug("transaction {} left the mempool: {}", id.hex(), reason);
     metrics_.transactions_dropped.fetch_add(1, std::memory_order_relaxed);
+    journal_->forget(id);
     transactions_.on_dropped(id, std::move(reason));
   }
+  journal_->commit();
   send_gossip();
   publish_status();
 }
@@ -320,6 +378,10 @@ void Core::after_finalized(const std::vector<consensus::FinalizedBlock>& blocks)
       recent_roots_[block.height] = block.state_root;
     }
     while (recent_roots_.size() > kRememberedRoots) recent_roots_.erase(recent_roots_.begin());
+  }
+  // Records whose transaction left the mempool unannounced (a snapshot replaced it) go too.
+  if (journal_->recorded().size() > 2 * options_.application.mempool.max_transactions) {
+    journal_->sweep([this](const Hash256& id) { return application_->mempool().contains(id); });
   }
   const consensus::FinalizedBlock& tip = blocks.back();
   spdlog::debug("finalized height {} view {} root {}", tip.height, tip.view, tip.state_root.hex());
@@ -387,6 +449,7 @@ void Core::publish_status() {
   if (!market_statuses_) refresh_market_statuses();
   status.markets = market_statuses_;
   status.stream_sessions = stream_.sessions();
+  status.journaled_transactions = journal_->recorded().size();
   std::lock_guard lock(status_mutex_);
   published_ = std::move(status);
 }

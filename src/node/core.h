@@ -17,6 +17,7 @@
 #include "app/exchange_application.h"
 #include "consensus/replica.h"
 #include "net/transport.h"
+#include "node/admission_journal.h"
 #include "node/bounded_queue.h"
 #include "node/market_feed.h"
 #include "node/metrics.h"
@@ -114,6 +115,7 @@ struct CoreStatus {
   std::size_t evidence = 0;
   std::size_t finality_waiters = 0;
   std::size_t stream_sessions = 0;
+  std::size_t journaled_transactions = 0;  // acknowledged, recorded, not yet settled
   // Circuit-breaker status per market, as of the last executed block (shared, not copied: the
   // status is republished after every round of the core loop, markets change once per block).
   std::shared_ptr<const std::vector<exchange::MarketStatus>> markets;
@@ -121,8 +123,10 @@ struct CoreStatus {
 
 class Core {
  public:
+  // `journal` holds the acknowledged transactions of the previous run, admitted again at start.
   Core(CoreOptions options, const exchange::Genesis& genesis, const SecretKey& identity,
-       storage::RocksStorage& storage, net::Transport& transport, NodeMetrics& metrics);
+       storage::RocksStorage& storage, std::unique_ptr<AdmissionJournal> journal,
+       net::Transport& transport, NodeMetrics& metrics);
   ~Core();
   Core(const Core&) = delete;
   Core& operator=(const Core&) = delete;
@@ -159,7 +163,10 @@ class Core {
   void handle(CoreInput& input, std::int64_t now);
   void on_peer_message(std::uint32_t peer, WireMessage& message, std::int64_t now);
   void on_client_transaction(ClientTransaction& input);
-  Status admit_client_transaction(const VerifiedTransaction& transaction);
+  Status admit_client_transaction(const VerifiedTransaction& transaction,
+                                  std::function<void()> acknowledge);
+  void on_client_batch(ClientBatch& batch);
+  void readmit_journaled();
   void on_stream_input(StreamInput& input);
   void on_executed(const consensus::Block& block, const exchange::BlockResult& result);
   void flush();
@@ -191,6 +198,7 @@ class Core {
   consensus::ValidatorSet validators_;
   consensus::Block genesis_block_;
   storage::RocksStorage& storage_;
+  std::unique_ptr<AdmissionJournal> journal_;
   net::Transport& transport_;
   std::unique_ptr<consensus::Signer> signer_;
   std::unique_ptr<consensus::Verifier> verifier_;

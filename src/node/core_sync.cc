@@ -284,6 +284,7 @@ void Core::install_snapshot(const SnapshotDownload& download, std::int64_t now) 
   replica_.reset();
   application_.reset();
   start_consensus(now);
+  readmit_journaled();  // the new mempool starts empty
   market_feed_.reset(application_->exchange());
   stream_.resend_book_snapshots(market_feed_);
   std::vector<consensus::Block> blocks;

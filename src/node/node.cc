@@ -16,6 +16,9 @@ namespace ballast::node {
 
 namespace {
 
+// Rounds of acknowledgements that may wait for the disk before clients hear "overloaded".
+constexpr std::size_t kJournalCapacityCommits = 1'024;
+
 spdlog::level::level_enum spdlog_level(LogLevel level) {
   switch (level) {
     case LogLevel::kTrace:
@@ -97,7 +100,9 @@ storage::StorageOptions storage_options(const NodeConfig& config) {
 class Validator {
  public:
   Validator(const NodeConfig& config, exchange::Genesis genesis, SecretKey identity,
-            std::unique_ptr<storage::RocksStorage> storage);
+            std::unique_ptr<storage::RocksStorage> storage,
+            std::unique_ptr<storage::AdmittedStore> admitted,
+            std::unique_ptr<AdmissionJournal> journal);
   Status start();
   void run_until_signal();
 
@@ -109,6 +114,7 @@ class Validator {
   exchange::Genesis genesis_;
   SecretKey identity_;
   std::unique_ptr<storage::RocksStorage> storage_;
+  std::unique_ptr<storage::AdmittedStore> admitted_;  // outlives the core's journal
   NodeMetrics metrics_;
   boost::asio::io_context io_;
   std::unique_ptr<net::Transport> transport_;
@@ -122,11 +128,14 @@ class Validator {
 };
 
 Validator::Validator(const NodeConfig& config, exchange::Genesis genesis, SecretKey identity,
-                     std::unique_ptr<storage::RocksStorage> storage)
+                     std::unique_ptr<storage::RocksStorage> storage,
+                     std::unique_ptr<storage::AdmittedStore> admitted,
+                     std::unique_ptr<AdmissionJournal> journal)
     : config_(config),
       genesis_(std::move(genesis)),
       identity_(std::move(identity)),
       storage_(std::move(storage)),
+      admitted_(std::move(admitted)),
       metrics_(genesis_.markets.size()),
       verify_pool_(genesis_.chain_id, config.verify_threads, 10'000, 200'000) {
   transport_ = std::make_unique<net::Transport>(
@@ -137,8 +146,8 @@ Validator::Validator(const NodeConfig& config, exchange::Genesis genesis, Secret
       });
   CoreOptions options = core_options(config, genesis_);
   wire_limits_ = options.wire;
-  core_ = std::make_unique<Core>(std::move(options), genesis_, identity_, *storage_, *transport_,
-                                 metrics_);
+  core_ = std::make_unique<Core>(std::move(options), genesis_, identity_, *storage_,
+                                 std::move(journal), *transport_, metrics_);
   routes_ = std::make_unique<ApiRoutes>(genesis_, *core_, verify_pool_, *transport_, metrics_);
   api_ = std::make_unique<HttpApi>(io_, api_options(config), api_handlers());
   routes_->set_server(api_.get());
@@ -250,8 +259,21 @@ int run(const NodeConfig& config) {
     spdlog::error("storage {}: {}", config.data_dir, storage.status().to_string());
     return 1;
   }
+  // Acknowledged transactions not yet settled: its own database, so its syncs and the voting
+  // state's never wait for each other.
+  auto admitted = storage::AdmittedStore::open(config.data_dir + "/admitted");
+  if (!admitted.is_ok()) {
+    spdlog::error("storage {}: {}", config.data_dir, admitted.status().to_string());
+    return 1;
+  }
+  auto journal = AdmissionJournal::open(**admitted, kJournalCapacityCommits);
+  if (!journal.is_ok()) {
+    spdlog::error("storage {}: {}", config.data_dir, journal.status().to_string());
+    return 1;
+  }
   Validator validator(config, std::move(genesis).value(), std::move(key).value(),
-                      std::move(storage).value());
+                      std::move(storage).value(), std::move(admitted).value(),
+                      std::move(journal).value());
   if (Status started = validator.start(); !started.is_ok()) {
     spdlog::error("{}", started.to_string());
     return 1;

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "storage/rocks_util.h"
+
 namespace ballast::storage {
 namespace {
 
@@ -21,25 +23,10 @@ constexpr std::uint8_t kFormatVersion = 1;
 // downloading it just before the latest was taken.
 constexpr std::size_t kKeptSnapshots = 2;
 
-rocksdb::Slice slice(ByteView bytes) {
-  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
-}
-
-ByteView view(const rocksdb::Slice& value) {
-  return {reinterpret_cast<const std::uint8_t*>(value.data()), value.size()};
-}
-
-rocksdb::WriteOptions synced() {
-  rocksdb::WriteOptions options;
-  options.sync = true;
-  return options;
-}
-
-Status from_rocks(const rocksdb::Status& status, const std::string& what) {
-  if (status.ok()) return Status::ok();
-  if (status.IsCorruption()) return corruption(what + ": " + status.ToString());
-  return io_error(what + ": " + status.ToString());
-}
+using rocks::from_rocks;
+using rocks::slice;
+using rocks::synced;
+using rocks::view;
 
 // The Storage interface has no error channel and the replica speaks right after a write
 // returns: a write that did not land (or a read that failed) must stop the process.
@@ -47,17 +34,6 @@ void require_ok(const rocksdb::Status& status, const char* what) {
   if (status.ok()) return;
   std::string message = std::string("cannot ") + what + ": " + status.ToString();
   BALLAST_ASSERT_MSG(status.ok(), message.c_str());
-}
-
-Status open_error(const std::string& directory, const rocksdb::Status& status) {
-  // RocksDB names its lock file in the message when another holder has it.
-  if (status.IsIOError() && status.ToString().find("LOCK") != std::string::npos) {
-    return failed_precondition("storage directory '" + directory +
-                               "' is in use by another process (or is already open in this "
-                               "one): " +
-                               status.ToString());
-  }
-  return from_rocks(status, "cannot open storage directory '" + directory + "'");
 }
 
 std::string height_text(Height height) {
@@ -105,17 +81,8 @@ RocksStorage::~RocksStorage() = default;
 
 Result<std::unique_ptr<RocksStorage>> RocksStorage::open(const std::string& directory,
                                                          StorageOptions options) {
-  rocksdb::Options db_options;
-  db_options.create_if_missing = true;
-  db_options.paranoid_checks = true;
-  // RocksDB's own informational log is bounded like everything else.
-  db_options.keep_log_file_num = 4;
-  db_options.max_log_file_size = 16 << 20;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status opened = rocksdb::DB::Open(db_options, directory, &raw);
-  if (!opened.ok()) return open_error(directory, opened);
-  std::unique_ptr<RocksStorage> storage(
-      new RocksStorage(std::move(options), std::unique_ptr<rocksdb::DB>(raw)));
+  BALLAST_ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::DB> db, rocks::open_database(directory));
+  std::unique_ptr<RocksStorage> storage(new RocksStorage(std::move(options), std::move(db)));
   Status loaded = storage->load();
   if (!loaded.is_ok()) {
     return Status(loaded.code(), "storage directory '" + directory + "': " + loaded.message());

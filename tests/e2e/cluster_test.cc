@@ -155,6 +155,44 @@ TEST(LocalnetTest, StoppingEveryValidatorLosesNoFinalizedBlock) {
   }
 }
 
+// Regression: a validator's mempool lived only in memory, so a validator killed before it
+// gossiped the transactions it had acknowledged took them along (chaos leader-crash lost two).
+// With three of four validators down nothing can finalize or spread, so only validator 0 ever
+// holds these transactions when it is killed.
+TEST(LocalnetTest, TransactionsAValidatorAcknowledgedSurviveItsCrash) {
+  Localnet net(4);
+  net.start();
+  ASSERT_TRUE(net.wait_for_height(kAll, 2, 60s));
+  for (std::size_t i : {1, 2, 3}) net.kill(i);
+  TransferSource source(net);
+  std::vector<std::string> hashes;
+  for (std::size_t i = 0; i < 20; ++i) {
+    HttpReply reply = http_request(net.api_port(0), "POST", "/v1/tx", as_body(source.next()));
+    ASSERT_EQ(reply.status, 202u) << reply.body.dump();
+    hashes.push_back(reply.body["hash"].get<std::string>());
+  }
+  net.kill(0);
+  net.start();
+  auto finalized_everywhere = [&] {
+    for (const std::string& hash : hashes) {
+      for (std::size_t i : kAll) {
+        HttpReply reply = http_request(net.api_port(i), "GET", "/v1/tx/" + hash);
+        if (reply.status != 200 || reply.body["status"] != "finalized") return false;
+      }
+    }
+    return true;
+  };
+  EXPECT_TRUE(wait_until(finalized_everywhere, 120s)) << net.describe() << net.log(0);
+  EXPECT_TRUE(wait_until([&] { return net.roots_agree(kAll); }, 30s));
+  // Settled transactions leave the record.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        auto status = net.status(0);
+        return status && (*status)["journaled_transactions"] == 0;
+      },
+      30s));
+}
+
 TEST(LocalnetTest, AValidatorDownPastThePrunedHistoryCatchesUpThroughStateSync) {
   Localnet net(4, [](nlohmann::json& config) {
     config["storage"]["snapshot_interval_blocks"] = 20;
