@@ -84,6 +84,16 @@ class Injector {
 
   void mark(const std::string& kind) { record(kind, std::nullopt); }
 
+  // Cuts every peer link between `side` and the rest (the net runs behind a FaultRelay).
+  void partition(const std::vector<std::uint32_t>& side, const std::string& kind) {
+    record(kind, side.size() == 1 ? std::optional(side[0]) : std::nullopt);
+    net_.relay()->cut_between(side);
+  }
+  void heal(const std::string& kind) {
+    record(kind, std::nullopt);
+    net_.relay()->heal_all();
+  }
+
   const std::vector<Fault>& faults() const { return faults_; }
   std::string log() const { return log_.str(); }
 
@@ -171,6 +181,22 @@ std::optional<Result<loadgen::LoadReport>> inject(const ChaosOptions& options,
     injector.signal(victim, SIGSTOP, "SIGSTOP the leader");
     at(fault_at + options.fault_seconds / 2);
     injector.signal(victim, SIGCONT, "SIGCONT");
+  } else if (scenario == "partition") {
+    // The leader alone for a third of the window; then two halves, neither with a quorum,
+    // until the window ends. Each heal is recorded: the time to the next block after it is the
+    // partition's recovery.
+    const double third = options.fault_seconds / 3;
+    at(fault_at);
+    std::uint32_t isolated = injector.leader().value_or(0);
+    injector.partition({isolated}, "isolate the leader");
+    at(fault_at + third);
+    injector.heal("heal the isolation");
+    at(fault_at + 1.5 * third);
+    std::vector<std::uint32_t> half(all.begin(),
+                                    all.begin() + static_cast<std::ptrdiff_t>(all.size() / 2));
+    injector.partition(half, fmt::format("split {}|{}", half.size(), all.size() - half.size()));
+    at(repair_at);
+    injector.heal("heal the split");
   } else if (scenario == "flood-10x" || scenario == "flood-100x") {
     double factor = scenario == "flood-10x" ? 10 : 100;
     double seconds = scenario == "flood-10x" ? 3 : 1;
@@ -375,9 +401,9 @@ void print_report(const Json& report, std::ostream& out) {
 }  // namespace
 
 const std::vector<std::string>& chaos_scenarios() {
-  static const std::vector<std::string> scenarios = {"baseline",      "flood-10x", "flood-100x",
-                                                     "leader-crash",  "crash-f",   "restart-all",
-                                                     "slow-validator"};
+  static const std::vector<std::string> scenarios = {"baseline",       "flood-10x", "flood-100x",
+                                                     "leader-crash",   "crash-f",   "restart-all",
+                                                     "slow-validator", "partition"};
   return scenarios;
 }
 
@@ -392,8 +418,10 @@ Status run_chaos(const ChaosOptions& options, std::ostream& out) {
     return invalid_argument(
         "--rate must be at least 1, --baseline and --fault at least 2 s, --recovery at least 1 s");
   }
+  ScratchLocalnetOptions net_options = options.net;
+  net_options.relay_peers = options.scenario == "partition";
   BALLAST_ASSIGN_OR_RETURN(std::unique_ptr<ScratchLocalnet> net,
-                           ScratchLocalnet::start(options.net));
+                           ScratchLocalnet::start(net_options));
   if (!options.json) {
     out << "localnet of " << options.net.validators << " validators in " << net->dir().string()
         << "\n"

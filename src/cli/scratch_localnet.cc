@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <sstream>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "cli/localnet.h"
 
@@ -95,6 +98,7 @@ Status ScratchLocalnet::launch(const ScratchLocalnetOptions& options) {
   init.base_port = base_port;
   init.force = true;
   BALLAST_RETURN_IF_ERROR(localnet_init(init, log));
+  if (options.relay_peers) BALLAST_RETURN_IF_ERROR(route_peers_through_relay(base_port));
   started_ = true;
   LocalnetStartOptions start;
   start.dir = dir_.string();
@@ -102,6 +106,32 @@ Status ScratchLocalnet::launch(const ScratchLocalnetOptions& options) {
   BALLAST_RETURN_IF_ERROR(localnet_start(start, log));
   BALLAST_ASSIGN_OR_RETURN(target_, loadgen::read_localnet(dir_.string()));
   return wait_until_finalizing(target_.nodes);
+}
+
+// The lower index dials the higher (docs/NETWORK.md), so each pair's one connection goes
+// through the link named in the dialer's config.
+Status ScratchLocalnet::route_peers_through_relay(std::uint16_t base_port) {
+  relay_ = std::make_unique<FaultRelay>();
+  for (std::uint32_t from = 0; from < validators_; ++from) {
+    fs::path path = dir_ / ("validator-" + std::to_string(from)) / "config.json";
+    std::ifstream in(path);
+    nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (config.is_discarded() || !config["peers"].is_array()) {
+      return failed_precondition("cannot read the peers in " + path.string());
+    }
+    for (nlohmann::json& peer : config["peers"]) {
+      auto to = peer["index"].get<std::uint32_t>();
+      if (to <= from) continue;
+      BALLAST_ASSIGN_OR_RETURN(
+          std::uint16_t port,
+          relay_->add_link(from, to, static_cast<std::uint16_t>(base_port + to)));
+      peer["address"] = "127.0.0.1:" + std::to_string(port);
+    }
+    std::ofstream out(path);
+    out << config.dump(2) << "\n";
+    if (!out) return io_error("cannot write " + path.string());
+  }
+  return Status::ok();
 }
 
 ScratchLocalnet::~ScratchLocalnet() {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "cli/fault_relay.h"
 #include "loadgen/loadgen.h"
 
 namespace ballast::cli {
@@ -19,6 +20,8 @@ struct ScratchLocalnetOptions {
   std::string dir;              // empty: a fresh directory under the system's temporary directory
   std::string binary;           // empty: this very program
   bool keep = false;  // leave a scratch directory behind (the validators are stopped anyway)
+  // Route every peer connection through a FaultRelay (relay()), so links can be cut.
+  bool relay_peers = false;
 };
 
 class ScratchLocalnet {
@@ -34,17 +37,21 @@ class ScratchLocalnet {
   std::uint32_t validators() const { return validators_; }
   // Whether the directory stays after this object is gone.
   bool kept() const { return !remove_; }
+  // The relay between the validators, with relay_peers; null otherwise.
+  FaultRelay* relay() const { return relay_.get(); }
 
  private:
   ScratchLocalnet(std::filesystem::path dir, bool remove, std::uint32_t validators)
       : dir_(std::move(dir)), remove_(remove), validators_(validators) {}
   Status launch(const ScratchLocalnetOptions& options);
+  Status route_peers_through_relay(std::uint16_t base_port);
 
   std::filesystem::path dir_;
   bool remove_;
   std::uint32_t validators_;
   bool started_ = false;
   loadgen::LocalnetTarget target_;
+  std::unique_ptr<FaultRelay> relay_;  // outlives nothing it serves: the nodes stop first
 };
 
 }  // namespace ballast::cli
