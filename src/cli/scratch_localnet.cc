@@ -94,6 +94,7 @@ Status ScratchLocalnet::launch(const ScratchLocalnetOptions& options) {
   init.traders = options.traders;
   init.base_port = base_port;
   init.force = true;
+  init.breakers = options.breakers;
   BALLAST_RETURN_IF_ERROR(localnet_init(init, log));
   started_ = true;
   LocalnetStartOptions start;
