@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/chaos_flash_crash.h"
 #include "cli/localnet.h"
 #include "loadgen/loadgen.h"
 
@@ -119,9 +120,11 @@ bool wait_for_sending(std::future<T>& sending, std::future<Result<loadgen::LoadR
   }
 }
 
-loadgen::LoadgenOptions load_options(const loadgen::LocalnetTarget& target, double rate,
-                                     double seconds, std::size_t first_account,
-                                     std::size_t accounts, std::uint64_t seed) {
+}  // namespace
+
+loadgen::LoadgenOptions chaos_load_options(const loadgen::LocalnetTarget& target, double rate,
+                                           double seconds, std::size_t first_account,
+                                           std::size_t accounts, std::uint64_t seed) {
   loadgen::LoadgenOptions load;
   load.nodes = target.nodes;
   load.genesis = target.genesis;
@@ -139,9 +142,29 @@ loadgen::LoadgenOptions load_options(const loadgen::LocalnetTarget& target, doub
   return load;
 }
 
+namespace {
+
+// A second load generator, planned and signed from now on (that takes seconds for a large
+// one) and sent from `send_at`; the fault is marked when sending starts.
+Result<loadgen::LoadReport> run_second_load(loadgen::LoadgenOptions load, Clock::time_point send_at,
+                                            Injector& injector, const std::string& fault) {
+  load.send_not_before = send_at;
+  std::promise<void> sending;
+  load.on_sending_started = [&sending] { sending.set_value(); };
+  std::future<void> sending_started = sending.get_future();
+  std::ostringstream ignored;
+  auto report = std::async(std::launch::async,
+                           [&load, &ignored] { return loadgen::run_load(load, ignored); });
+  if (!wait_for_sending(sending_started, report)) return report.get();
+  injector.mark(fault);
+  return report.get();
+}
+
 // The scenario's faults, on the calling thread, timed from `start` (when steady sending began).
-// A flood runs a second load generator, whose report is returned.
+// A flood, or a scenario's own second load (hooks), runs a second load generator, whose
+// report is returned.
 std::optional<Result<loadgen::LoadReport>> inject(const ChaosOptions& options,
+                                                  const ChaosHooks& hooks,
                                                   const ScratchLocalnet& net, Injector& injector,
                                                   Clock::time_point start) {
   using std::chrono::milliseconds;
@@ -201,20 +224,16 @@ std::optional<Result<loadgen::LoadReport>> inject(const ChaosOptions& options,
     double factor = scenario == "flood-10x" ? 10 : 100;
     double seconds = scenario == "flood-10x" ? 3 : 1;
     std::size_t half = net.target().traders.size() / 2;
-    loadgen::LoadgenOptions flood =
-        load_options(net.target(), factor * options.rate, seconds, half, half, 2);
-    // Planned and signed from now on (that takes seconds for 100x), sent when due.
-    flood.send_not_before = start + milliseconds(static_cast<std::int64_t>(fault_at * 1e3));
-    std::promise<void> sending;
-    flood.on_sending_started = [&sending] { sending.set_value(); };
-    std::future<void> sending_started = sending.get_future();
-    std::ostringstream ignored;
-    auto report = std::async(std::launch::async,
-                             [&flood, &ignored] { return loadgen::run_load(flood, ignored); });
-    if (!wait_for_sending(sending_started, report)) return report.get();
-    injector.mark(
+    return run_second_load(
+        chaos_load_options(net.target(), factor * options.rate, seconds, half, half, 2),
+        start + milliseconds(static_cast<std::int64_t>(fault_at * 1e3)), injector,
         fmt::format("flood of {:.0f} orders/s for {:.0f} s", factor * options.rate, seconds));
-    return report.get();
+  } else if (hooks.second_load) {
+    Result<ChaosSecondLoad> second = hooks.second_load(net);
+    if (!second.is_ok()) return Result<loadgen::LoadReport>(second.status());
+    return run_second_load(std::move(second->load),
+                           start + milliseconds(static_cast<std::int64_t>(fault_at * 1e3)),
+                           injector, second->fault);
   }
   return std::nullopt;
 }
@@ -361,7 +380,9 @@ Json build_report(const ChaosOptions& options, const loadgen::LoadReport& steady
   return report;
 }
 
-void print_report(const Json& report, std::ostream& out) {
+}  // namespace
+
+void print_chaos_report(const Json& report, std::ostream& out) {
   out << fmt::format("scenario {}: {} validators, {} orders/s steady\n",
                      report["scenario"].get<std::string>(), report["validators"].get<int>(),
                      report["rate_per_s"].get<double>());
@@ -398,13 +419,52 @@ void print_report(const Json& report, std::ostream& out) {
       << " (height " << report["compared_height"] << ")\n";
 }
 
-}  // namespace
-
 const std::vector<std::string>& chaos_scenarios() {
-  static const std::vector<std::string> scenarios = {"baseline",       "flood-10x", "flood-100x",
-                                                     "leader-crash",   "crash-f",   "restart-all",
-                                                     "slow-validator", "partition"};
+  static const std::vector<std::string> scenarios = {
+      "baseline",       "flood-10x", "flood-100x",
+      "leader-crash",   "crash-f",   "restart-all",
+      "slow-validator", "partition", std::string(kFlashCrashScenario)};
   return scenarios;
+}
+
+Result<Json> run_chaos_once(const ChaosOptions& options, const ChaosHooks& hooks,
+                            std::ostream& out) {
+  ScratchLocalnetOptions net_options = options.net;
+  net_options.relay_peers = options.scenario == "partition";
+  BALLAST_ASSIGN_OR_RETURN(std::unique_ptr<ScratchLocalnet> net,
+                           ScratchLocalnet::start(net_options));
+  if (!options.json) {
+    out << "localnet of " << options.net.validators << " validators in " << net->dir().string()
+        << "\n"
+        << std::flush;
+  }
+  if (hooks.before_load) BALLAST_RETURN_IF_ERROR(hooks.before_load(*net));
+  Injector injector(*net);
+  std::size_t half = net->target().traders.size() / 2;
+  loadgen::LoadgenOptions steady = chaos_load_options(
+      net->target(), options.rate,
+      options.baseline_seconds + options.fault_seconds + options.recovery_seconds, 0, half, 1);
+  std::promise<Clock::time_point> sending;
+  steady.on_sending_started = [&sending] { sending.set_value(Clock::now()); };
+  std::future<Clock::time_point> sending_started = sending.get_future();
+  std::ostringstream ignored;
+  auto steady_report = std::async(
+      std::launch::async, [&steady, &ignored] { return loadgen::run_load(steady, ignored); });
+  if (!wait_for_sending(sending_started, steady_report)) return steady_report.get().status();
+  Clock::time_point started = sending_started.get();
+  auto flood = inject(options, hooks, *net, injector, started);
+  BALLAST_ASSIGN_OR_RETURN(loadgen::LoadReport report, steady_report.get());
+  std::optional<loadgen::LoadReport> flood_report;
+  if (flood) {
+    BALLAST_ASSIGN_OR_RETURN(loadgen::LoadReport value, std::move(*flood));
+    flood_report = std::move(value);
+  }
+  loadgen::RootComparison roots = loadgen::compare_state_roots(net->target().nodes, 60'000);
+  Json json = build_report(options, report, flood_report, started, injector.faults(), roots,
+                           breaker_trips(net->target().nodes));
+  if (!injector.log().empty() && !options.json) out << injector.log();
+  if (hooks.after_load) BALLAST_RETURN_IF_ERROR(hooks.after_load(*net, json));
+  return json;
 }
 
 Status run_chaos(const ChaosOptions& options, std::ostream& out) {
@@ -418,45 +478,14 @@ Status run_chaos(const ChaosOptions& options, std::ostream& out) {
     return invalid_argument(
         "--rate must be at least 1, --baseline and --fault at least 2 s, --recovery at least 1 s");
   }
-  ScratchLocalnetOptions net_options = options.net;
-  net_options.relay_peers = options.scenario == "partition";
-  BALLAST_ASSIGN_OR_RETURN(std::unique_ptr<ScratchLocalnet> net,
-                           ScratchLocalnet::start(net_options));
-  if (!options.json) {
-    out << "localnet of " << options.net.validators << " validators in " << net->dir().string()
-        << "\n"
-        << std::flush;
-  }
-  Injector injector(*net);
-  std::size_t half = net->target().traders.size() / 2;
-  loadgen::LoadgenOptions steady = load_options(
-      net->target(), options.rate,
-      options.baseline_seconds + options.fault_seconds + options.recovery_seconds, 0, half, 1);
-  std::promise<Clock::time_point> sending;
-  steady.on_sending_started = [&sending] { sending.set_value(Clock::now()); };
-  std::future<Clock::time_point> sending_started = sending.get_future();
-  std::ostringstream ignored;
-  auto steady_report = std::async(
-      std::launch::async, [&steady, &ignored] { return loadgen::run_load(steady, ignored); });
-  if (!wait_for_sending(sending_started, steady_report)) return steady_report.get().status();
-  Clock::time_point started = sending_started.get();
-  auto flood = inject(options, *net, injector, started);
-  BALLAST_ASSIGN_OR_RETURN(loadgen::LoadReport report, steady_report.get());
-  std::optional<loadgen::LoadReport> flood_report;
-  if (flood) {
-    BALLAST_ASSIGN_OR_RETURN(loadgen::LoadReport value, std::move(*flood));
-    flood_report = std::move(value);
-  }
-  loadgen::RootComparison roots = loadgen::compare_state_roots(net->target().nodes, 60'000);
-  Json json = build_report(options, report, flood_report, started, injector.faults(), roots,
-                           breaker_trips(net->target().nodes));
-  if (!injector.log().empty() && !options.json) out << injector.log();
+  if (options.scenario == kFlashCrashScenario) return run_flash_crash(options, out);
+  BALLAST_ASSIGN_OR_RETURN(Json json, run_chaos_once(options, {}, out));
   if (options.json) {
     out << json.dump() << "\n";
   } else {
-    print_report(json, out);
+    print_chaos_report(json, out);
   }
-  if (json["lost_acknowledged"].get<std::size_t>() > 0 || !roots.equal) {
+  if (json["lost_acknowledged"].get<std::size_t>() > 0 || !json["state_roots_equal"].get<bool>()) {
     return failed_precondition("acknowledged orders were lost or the state roots differ");
   }
   return Status::ok();

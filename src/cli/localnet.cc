@@ -266,6 +266,9 @@ Result<PublicKey> create_key(const fs::path& dir, const std::string& name) {
 Result<OrderedJson> create_genesis(const fs::path& dir, const LocalnetInitOptions& options,
                                    std::vector<PublicKey>& validator_keys) {
   OrderedJson genesis = OrderedJson::parse(kLocalnetMarkets);
+  if (!options.breakers) {
+    for (OrderedJson& market : genesis["markets"]) market["breakers"] = {{"enabled", false}};
+  }
   BALLAST_ASSIGN_OR_RETURN(PublicKey fee_account, create_key(dir, "fee-account"));
   genesis["fee_account"] = fee_account.hex();
   genesis["accounts"] = OrderedJson::array();
@@ -624,6 +627,8 @@ void add_init(CLI::App& localnet) {
       ->check(CLI::Range(0u, kMaxTraders))
       ->capture_default_str();
   init->add_flag("--force", options.force, "Replace the localnet already in --dir");
+  init->add_flag("!--no-breakers", options.breakers,
+                 "Turn every market's circuit breakers off (to compare against breakers on)");
   init->callback([] { finish("init", localnet_init(options, std::cout)); });
 }
 

@@ -25,7 +25,8 @@ struct LocalnetInitOptions {
   std::uint32_t validators = 4;
   std::uint32_t traders = 3;  // funded demo accounts, keys in keys/trader-K.key
   std::uint16_t base_port = 27'000;
-  bool force = false;  // replace an existing localnet in `dir`
+  bool force = false;    // replace an existing localnet in `dir`
+  bool breakers = true;  // false: every market's circuit breakers off, for comparisons
 };
 
 struct LocalnetStartOptions {

@@ -97,6 +97,7 @@ Status ScratchLocalnet::launch(const ScratchLocalnetOptions& options) {
   init.traders = options.traders;
   init.base_port = base_port;
   init.force = true;
+  init.breakers = options.breakers;
   BALLAST_RETURN_IF_ERROR(localnet_init(init, log));
   if (options.relay_peers) BALLAST_RETURN_IF_ERROR(route_peers_through_relay(base_port));
   started_ = true;

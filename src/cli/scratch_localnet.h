@@ -19,7 +19,8 @@ struct ScratchLocalnetOptions {
   std::uint16_t base_port = 0;  // 0: the first free block from 24000 up
   std::string dir;              // empty: a fresh directory under the system's temporary directory
   std::string binary;           // empty: this very program
-  bool keep = false;  // leave a scratch directory behind (the validators are stopped anyway)
+  bool keep = false;     // leave a scratch directory behind (the validators are stopped anyway)
+  bool breakers = true;  // false: the genesis turns every market's circuit breakers off
   // Route every peer connection through a FaultRelay (relay()), so links can be cut.
   bool relay_peers = false;
 };

@@ -17,9 +17,8 @@ using exchange::TimeInForce;
 // The mid price takes a step of one tick up or down this often.
 constexpr std::int64_t kMidStepUs = 100'000;
 // Resting orders sit 1..kQuoteDepthTicks ticks from the mid; crossing orders reach as far
-// through it; market orders accept up to kProtectionTicks.
+// through it; market orders accept up to WorkloadOptions::protection_ticks.
 constexpr std::int64_t kQuoteDepthTicks = 20;
-constexpr std::int64_t kProtectionTicks = 50;
 constexpr std::int64_t kMaxLots = 5;
 
 enum class Action { kRest, kCross, kMarket, kCancel, kReplace };
@@ -71,7 +70,7 @@ class Planner {
   void step_mids() {
     for (std::int64_t& mid : mids_) {
       mid += random_.chance(500'000) ? 1 : -1;
-      mid = std::max<std::int64_t>(mid, kQuoteDepthTicks + kProtectionTicks + 1);
+      mid = std::max<std::int64_t>(mid, kQuoteDepthTicks + options_.protection_ticks + 1);
     }
   }
 
@@ -146,7 +145,7 @@ class Planner {
         break;
     }
     auto market = static_cast<exchange::MarketId>(random_.below(mids_.size()));
-    Side side = random_.chance(500'000) ? Side::kBuy : Side::kSell;
+    Side side = random_.chance((100 - options_.sell_percent) * 10'000) ? Side::kBuy : Side::kSell;
     exchange::PlaceOrder order;
     order.market = market;
     order.side = side;
@@ -155,7 +154,7 @@ class Planner {
     if (action == Action::kMarket) {
       order.type = OrderType::kMarket;
       order.time_in_force = TimeInForce::kImmediateOrCancel;
-      order.price = through_mid(market, side, kProtectionTicks);
+      order.price = through_mid(market, side, options_.protection_ticks);
       return order;
     }
     order.price = action == Action::kRest
@@ -262,6 +261,11 @@ Result<std::vector<PlannedTransaction>> plan_workload(
   }
   if (options.normal_fee < genesis.min_tx_fee || options.high_fee < options.normal_fee) {
     return invalid_argument("fees must be at least the genesis minimum, high >= normal");
+  }
+  if (options.sell_percent > 100) return invalid_argument("sell_percent must be 0..100");
+  // A market order's protection price must stay a positive price while the mid wanders.
+  if (options.protection_ticks < 1 || options.protection_ticks >= options.mid_ticks) {
+    return invalid_argument("protection_ticks must be 1..mid_ticks - 1");
   }
   return Planner(genesis, accounts, first_nonces, options).plan();
 }

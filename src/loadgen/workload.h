@@ -45,6 +45,8 @@ struct WorkloadOptions {
   std::size_t nodes = 1;                    // account i sends to node i % nodes
   std::int64_t mid_ticks = 6'000;           // starting mid price, in ticks
   std::int64_t max_open_orders_per_account = 40;
+  std::uint32_t sell_percent = 50;     // of the orders (not cancels or replaces): sells
+  std::int64_t protection_ticks = 50;  // a market order accepts prices this far through the mid
 };
 
 struct PlannedTransaction {

@@ -59,11 +59,12 @@ class LocalnetTest : public ::testing::Test {
     fs::remove_all(root_);
   }
 
-  void init(std::uint32_t validators) {
+  void init(std::uint32_t validators, bool breakers = true) {
     LocalnetInitOptions options;
     options.dir = dir_.string();
     options.validators = validators;
     options.base_port = kBasePort;
+    options.breakers = breakers;
     std::ostringstream out;
     Status status = localnet_init(options, out);
     ASSERT_TRUE(status.is_ok()) << status.to_string();
@@ -176,6 +177,26 @@ TEST_F(LocalnetTest, InitFundsTradersWhoseKeysItWrites) {
     ASSERT_TRUE(key.is_ok()) << key.status().to_string();
     EXPECT_EQ(key->public_key(), genesis->accounts[k].key);
     EXPECT_EQ(genesis->accounts[k].balances.size(), 3u);
+  }
+}
+
+TEST_F(LocalnetTest, InitTurnsEveryMarketsBreakersOffOnlyWhenAsked) {
+  init(1);
+  auto genesis = exchange::load_genesis_file((dir_ / "genesis.json").string());
+  ASSERT_TRUE(genesis.is_ok()) << genesis.status().to_string();
+  ASSERT_FALSE(genesis->markets.empty());
+  for (const exchange::MarketSpec& market : genesis->markets) {
+    EXPECT_TRUE(market.breakers.enabled) << market.symbol;
+    EXPECT_EQ(market.breakers.band_bps, exchange::BreakerSpec{}.band_bps) << "the defaults";
+  }
+
+  fs::remove_all(dir_);
+  init(1, /*breakers=*/false);
+  genesis = exchange::load_genesis_file((dir_ / "genesis.json").string());
+  ASSERT_TRUE(genesis.is_ok()) << genesis.status().to_string();
+  ASSERT_FALSE(genesis->markets.empty());
+  for (const exchange::MarketSpec& market : genesis->markets) {
+    EXPECT_FALSE(market.breakers.enabled) << market.symbol;
   }
 }
 

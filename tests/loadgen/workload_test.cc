@@ -135,6 +135,40 @@ TEST(WorkloadTest, TheExchangeAcceptsThePlannedFlowButCancelsOfOrdersThatFilled)
   EXPECT_GT(fills, 0u) << "crosses and market orders trade";
 }
 
+TEST(WorkloadTest, ASellWaveIsMarketSellsReachingAsFarAsTheProtectionAllows) {
+  Fixture fixture;
+  WorkloadOptions wave = options_with(2'000, 1'000, 9);
+  wave.mix = {.rest = 0, .cross = 0, .market = 1, .cancel = 0, .replace = 0};
+  wave.sell_percent = 100;
+  wave.protection_ticks = 3'000;
+  const exchange::Price tick = fixture.world.genesis().markets[0].tick_size;
+  // The mid wanders one tick per 100 ms: ten steps in a second.
+  const exchange::Price highest = (wave.mid_ticks + 10 - wave.protection_ticks) * tick;
+  const exchange::Price lowest = (wave.mid_ticks - 10 - wave.protection_ticks) * tick;
+  std::vector<PlannedTransaction> plan = fixture.plan(wave);
+  ASSERT_EQ(plan.size(), 2'000u);
+  for (const PlannedTransaction& planned : plan) {
+    const auto* order = std::get_if<exchange::PlaceOrder>(&planned.transaction.body);
+    ASSERT_NE(order, nullptr);
+    EXPECT_EQ(order->side, exchange::Side::kSell);
+    EXPECT_EQ(order->type, exchange::OrderType::kMarket);
+    EXPECT_GE(order->price, lowest);
+    EXPECT_LE(order->price, highest);
+  }
+
+  WorkloadOptions balanced = options_with(2'000, 1'000, 9);
+  std::size_t sells = 0;
+  std::size_t orders = 0;
+  for (const PlannedTransaction& planned : fixture.plan(balanced)) {
+    const auto* order = std::get_if<exchange::PlaceOrder>(&planned.transaction.body);
+    if (order == nullptr) continue;
+    orders += 1;
+    sells += order->side == exchange::Side::kSell ? 1 : 0;
+  }
+  EXPECT_GT(sells, orders / 3) << "by default both sides trade";
+  EXPECT_LT(sells, orders * 2 / 3);
+}
+
 TEST(WorkloadTest, RefusesImpossibleOptions) {
   Fixture fixture;
   WorkloadOptions options = options_with(100, 1'000, 1);
@@ -147,6 +181,16 @@ TEST(WorkloadTest, RefusesImpossibleOptions) {
       plan_workload(fixture.world.genesis(), fixture.accounts, fixture.first_nonces, options)
           .is_ok());
   EXPECT_FALSE(plan_workload(fixture.world.genesis(), {}, {}, options_with(100, 1'000, 1)).is_ok());
+  options = options_with(100, 1'000, 1);
+  options.sell_percent = 101;
+  EXPECT_FALSE(
+      plan_workload(fixture.world.genesis(), fixture.accounts, fixture.first_nonces, options)
+          .is_ok());
+  options = options_with(100, 1'000, 1);
+  options.protection_ticks = options.mid_ticks;  // would protect at a price of zero
+  EXPECT_FALSE(
+      plan_workload(fixture.world.genesis(), fixture.accounts, fixture.first_nonces, options)
+          .is_ok());
 }
 
 TEST(ParseMixTest, ReadsWeightsAndRefusesUnknownNamesAndEmptyMixes) {
