@@ -65,6 +65,16 @@ json status_json(const CoreStatus& status) {
               {"finality_waiters", status.finality_waiters},
               {"stream_sessions", status.stream_sessions}};
   out["divergence"] = status.divergence ? json(*status.divergence) : json();
+  out["evidence_dropped"] = status.evidence_dropped;
+  out["evidence_against"] = json::array();
+  for (const EvidenceAgainst& against : status.evidence_against) {
+    out["evidence_against"].push_back({{"validator", against.validator},
+                                       {"proofs", against.proofs},
+                                       {"first_view", against.first_view},
+                                       {"last_view", against.last_view},
+                                       {"last_kind", against.last_kind}});
+  }
+  out["byzantine"] = status.byzantine;
   return out;
 }
 

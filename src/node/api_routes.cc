@@ -513,6 +513,14 @@ ApiResponse ApiRoutes::metrics() const {
   gauge("ballast_divergence", "1 when this validator's state diverged from a certified root.",
         status.divergence ? 1.0 : 0.0);
   gauge("ballast_evidence", "Equivocation proofs held.", static_cast<double>(status.evidence));
+  out.family("ballast_evidence_against", "gauge",
+             "Equivocation proofs held against a validator, per accused validator.");
+  for (const EvidenceAgainst& against : status.evidence_against) {
+    out.sample("ballast_evidence_against", static_cast<double>(against.proofs),
+               {{"validator", std::to_string(against.validator)}});
+  }
+  gauge("ballast_byzantine", "1 when this validator runs the TEST-ONLY Byzantine mode.",
+        status.byzantine ? 1.0 : 0.0);
   return ApiResponse::plain(200, out.text(), "text/plain; version=0.0.4; charset=utf-8");
 }
 

@@ -10,6 +10,7 @@
 
 #include "node/api_routes.h"
 #include "node/core.h"
+#include "node/equivocator.h"
 #include "node/http_api.h"
 
 namespace ballast::node {
@@ -51,8 +52,10 @@ net::TransportConfig transport_config(const NodeConfig& config, const std::strin
   return transport;
 }
 
-CoreOptions core_options(const NodeConfig& config, const exchange::Genesis& genesis) {
+CoreOptions core_options(const NodeConfig& config, const RunOptions& run_options,
+                         const exchange::Genesis& genesis) {
   CoreOptions options;
+  options.byzantine_equivocate = run_options.byzantine_equivocate;
   consensus::ReplicaConfig& replica = options.replica;
   replica.chain_id = genesis.chain_id;
   replica.self = config.validator_index;
@@ -96,8 +99,8 @@ storage::StorageOptions storage_options(const NodeConfig& config) {
 // Everything a running validator holds, in construction order (destroyed in reverse).
 class Validator {
  public:
-  Validator(const NodeConfig& config, exchange::Genesis genesis, SecretKey identity,
-            std::unique_ptr<storage::RocksStorage> storage);
+  Validator(const NodeConfig& config, const RunOptions& run_options, exchange::Genesis genesis,
+            SecretKey identity, std::unique_ptr<storage::RocksStorage> storage);
   Status start();
   void run_until_signal();
 
@@ -121,7 +124,8 @@ class Validator {
   std::atomic<std::uint64_t> bad_frames_{0};
 };
 
-Validator::Validator(const NodeConfig& config, exchange::Genesis genesis, SecretKey identity,
+Validator::Validator(const NodeConfig& config, const RunOptions& run_options,
+                     exchange::Genesis genesis, SecretKey identity,
                      std::unique_ptr<storage::RocksStorage> storage)
     : config_(config),
       genesis_(std::move(genesis)),
@@ -135,7 +139,7 @@ Validator::Validator(const NodeConfig& config, exchange::Genesis genesis, Secret
       [this](std::uint32_t peer, bool connected) {
         (void)core_->post(PeerConnection{peer, connected});
       });
-  CoreOptions options = core_options(config, genesis_);
+  CoreOptions options = core_options(config, run_options, genesis_);
   wire_limits_ = options.wire;
   core_ = std::make_unique<Core>(std::move(options), genesis_, identity_, *storage_, *transport_,
                                  metrics_);
@@ -223,8 +227,14 @@ void Validator::run_until_signal() {
 
 }  // namespace
 
-int run(const NodeConfig& config) {
+int run(const NodeConfig& config, const RunOptions& options) {
   spdlog::set_level(spdlog_level(config.log_level));
+  if (options.byzantine_equivocate) {
+    if (Status allowed = check_byzantine_allowed(config); !allowed.is_ok()) {
+      spdlog::error("{}", allowed.to_string());
+      return 1;
+    }
+  }
   auto genesis = exchange::load_genesis_file(config.genesis_file);
   if (!genesis.is_ok()) {
     spdlog::error("genesis {}: {}", config.genesis_file, genesis.status().to_string());
@@ -250,7 +260,7 @@ int run(const NodeConfig& config) {
     spdlog::error("storage {}: {}", config.data_dir, storage.status().to_string());
     return 1;
   }
-  Validator validator(config, std::move(genesis).value(), std::move(key).value(),
+  Validator validator(config, options, std::move(genesis).value(), std::move(key).value(),
                       std::move(storage).value());
   if (Status started = validator.start(); !started.is_ok()) {
     spdlog::error("{}", started.to_string());
