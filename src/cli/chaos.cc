@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/chaos_evidence.h"
 #include "cli/localnet.h"
 #include "loadgen/loadgen.h"
 
@@ -165,6 +166,10 @@ std::optional<Result<loadgen::LoadReport>> inject(const ChaosOptions& options,
     at(fault_at);
     injector.kill(all, "kill every validator");
     injector.start(all);
+  } else if (scenario == "byzantine") {
+    // Started with --byzantine-equivocate (scratch localnet options): nothing to do but say so.
+    injector.mark(fmt::format("validator {} equivocates and double-votes throughout",
+                              byzantine_validator(net.validators())));
   } else if (scenario == "slow-validator") {
     at(fault_at);
     std::uint32_t victim = injector.leader().value_or(0);
@@ -375,9 +380,9 @@ void print_report(const Json& report, std::ostream& out) {
 }  // namespace
 
 const std::vector<std::string>& chaos_scenarios() {
-  static const std::vector<std::string> scenarios = {"baseline",      "flood-10x", "flood-100x",
-                                                     "leader-crash",  "crash-f",   "restart-all",
-                                                     "slow-validator"};
+  static const std::vector<std::string> scenarios = {"baseline",       "flood-10x", "flood-100x",
+                                                     "leader-crash",   "crash-f",   "restart-all",
+                                                     "slow-validator", "byzantine"};
   return scenarios;
 }
 
@@ -392,8 +397,12 @@ Status run_chaos(const ChaosOptions& options, std::ostream& out) {
     return invalid_argument(
         "--rate must be at least 1, --baseline and --fault at least 2 s, --recovery at least 1 s");
   }
+  ScratchLocalnetOptions net_options = options.net;
+  if (options.scenario == "byzantine") {
+    net_options.byzantine = byzantine_validator(options.net.validators);
+  }
   BALLAST_ASSIGN_OR_RETURN(std::unique_ptr<ScratchLocalnet> net,
-                           ScratchLocalnet::start(options.net));
+                           ScratchLocalnet::start(net_options));
   if (!options.json) {
     out << "localnet of " << options.net.validators << " validators in " << net->dir().string()
         << "\n"
@@ -422,16 +431,18 @@ Status run_chaos(const ChaosOptions& options, std::ostream& out) {
   loadgen::RootComparison roots = loadgen::compare_state_roots(net->target().nodes, 60'000);
   Json json = build_report(options, report, flood_report, started, injector.faults(), roots,
                            breaker_trips(net->target().nodes));
+  add_evidence(json, net->target().nodes, net_options.byzantine);
   if (!injector.log().empty() && !options.json) out << injector.log();
   if (options.json) {
     out << json.dump() << "\n";
   } else {
     print_report(json, out);
+    print_evidence(json, out);
   }
   if (json["lost_acknowledged"].get<std::size_t>() > 0 || !roots.equal) {
     return failed_precondition("acknowledged orders were lost or the state roots differ");
   }
-  return Status::ok();
+  return check_evidence(json);
 }
 
 void add_chaos_command(CLI::App& app) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "base/status.h"
@@ -19,6 +20,8 @@ struct ScratchLocalnetOptions {
   std::string dir;              // empty: a fresh directory under the system's temporary directory
   std::string binary;           // empty: this very program
   bool keep = false;  // leave a scratch directory behind (the validators are stopped anyway)
+  // TEST ONLY: this validator runs `node --byzantine-equivocate` from the start.
+  std::optional<std::uint32_t> byzantine;
 };
 
 class ScratchLocalnet {
