@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/chaos_evidence.h"
 #include "cli/chaos_flash_crash.h"
 #include "cli/localnet.h"
 #include "loadgen/loadgen.h"
@@ -198,6 +199,10 @@ std::optional<Result<loadgen::LoadReport>> inject(const ChaosOptions& options,
     at(fault_at);
     injector.kill(all, "kill every validator");
     injector.start(all);
+  } else if (scenario == "byzantine") {
+    // Started with --byzantine-equivocate (scratch localnet options): nothing to do but say so.
+    injector.mark(fmt::format("validator {} equivocates and double-votes throughout",
+                              byzantine_validator(net.validators())));
   } else if (scenario == "slow-validator") {
     at(fault_at);
     std::uint32_t victim = injector.leader().value_or(0);
@@ -421,9 +426,11 @@ void print_chaos_report(const Json& report, std::ostream& out) {
 
 const std::vector<std::string>& chaos_scenarios() {
   static const std::vector<std::string> scenarios = {
-      "baseline",       "flood-10x", "flood-100x",
-      "leader-crash",   "crash-f",   "restart-all",
-      "slow-validator", "partition", std::string(kFlashCrashScenario)};
+      "baseline",       "flood-10x",
+      "flood-100x",     "leader-crash",
+      "crash-f",        "restart-all",
+      "slow-validator", "partition",
+      "byzantine",      std::string(kFlashCrashScenario)};
   return scenarios;
 }
 
@@ -431,6 +438,9 @@ Result<Json> run_chaos_once(const ChaosOptions& options, const ChaosHooks& hooks
                             std::ostream& out) {
   ScratchLocalnetOptions net_options = options.net;
   net_options.relay_peers = options.scenario == "partition";
+  if (options.scenario == "byzantine") {
+    net_options.byzantine = byzantine_validator(options.net.validators);
+  }
   BALLAST_ASSIGN_OR_RETURN(std::unique_ptr<ScratchLocalnet> net,
                            ScratchLocalnet::start(net_options));
   if (!options.json) {
@@ -462,6 +472,7 @@ Result<Json> run_chaos_once(const ChaosOptions& options, const ChaosHooks& hooks
   loadgen::RootComparison roots = loadgen::compare_state_roots(net->target().nodes, 60'000);
   Json json = build_report(options, report, flood_report, started, injector.faults(), roots,
                            breaker_trips(net->target().nodes));
+  add_evidence(json, net->target().nodes, net_options.byzantine);
   if (!injector.log().empty() && !options.json) out << injector.log();
   if (hooks.after_load) BALLAST_RETURN_IF_ERROR(hooks.after_load(*net, json));
   return json;
@@ -484,11 +495,12 @@ Status run_chaos(const ChaosOptions& options, std::ostream& out) {
     out << json.dump() << "\n";
   } else {
     print_chaos_report(json, out);
+    print_evidence(json, out);
   }
   if (json["lost_acknowledged"].get<std::size_t>() > 0 || !json["state_roots_equal"].get<bool>()) {
     return failed_precondition("acknowledged orders were lost or the state roots differ");
   }
-  return Status::ok();
+  return check_evidence(json);
 }
 
 void add_chaos_command(CLI::App& app) {

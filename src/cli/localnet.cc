@@ -392,7 +392,7 @@ Result<std::string> node_binary(const std::string& requested) {
 }
 
 Status start_validator(const fs::path& dir, std::uint32_t index, const std::string& binary,
-                       std::ostream& out) {
+                       bool byzantine, std::ostream& out) {
   BALLAST_ASSIGN_OR_RETURN(auto process, running_validator(dir, index));
   if (process) {
     out << "validator " << index << " already running (pid " << process->pid() << ")\n";
@@ -404,8 +404,9 @@ Status start_validator(const fs::path& dir, std::uint32_t index, const std::stri
   // A broken configuration is reported here rather than by a node that dies in the background.
   auto loaded = node::load_node_config(config);
   if (!loaded.is_ok()) return loaded.status();
-  BALLAST_ASSIGN_OR_RETURN(
-      int pid, spawn_detached(binary, {"node", "--config", config}, log_path(dir, index)));
+  std::vector<std::string> arguments = {"node", "--config", config};
+  if (byzantine) arguments.push_back("--byzantine-equivocate");
+  BALLAST_ASSIGN_OR_RETURN(int pid, spawn_detached(binary, arguments, log_path(dir, index)));
   fs::path pid_file = pid_path(dir, index);
   fs::path temporary = pid_file;
   temporary += ".tmp";
@@ -462,7 +463,7 @@ Result<bool> supervise_one(const fs::path& dir, Supervised& validator, const std
   validator.restart_at_ms = -1;
   validator.running_since_ms = now;
   validator.restarts += 1;
-  Status started = start_validator(dir, validator.index, binary, out);
+  Status started = start_validator(dir, validator.index, binary, options.byzantine_equivocate, out);
   if (!started.is_ok()) {
     out << "validator " << validator.index << ": " << started.to_string() << "\n";
   }
@@ -640,6 +641,8 @@ void add_start(CLI::App& localnet) {
   add_only_option(*start, options.only);
   start->add_flag("--supervise", options.supervise,
                   "Stay in the foreground and restart validators that crash, with backoff");
+  start->add_flag("--byzantine-equivocate", options.byzantine_equivocate,
+                  "TEST ONLY: the started validators deliberately equivocate (docs/CHAOS.md)");
   start->callback([] {
     static std::atomic<bool> stop{false};
     if (options.supervise) {
@@ -695,7 +698,7 @@ Status localnet_start(const LocalnetStartOptions& options, std::ostream& out) {
                            select_validators(count, options.only));
   BALLAST_ASSIGN_OR_RETURN(std::string binary, node_binary(options.binary));
   for (std::uint32_t index : selected) {
-    BALLAST_RETURN_IF_ERROR(start_validator(dir, index, binary, out));
+    BALLAST_RETURN_IF_ERROR(start_validator(dir, index, binary, options.byzantine_equivocate, out));
   }
   if (!options.supervise) return Status::ok();
   return supervise(dir, selected, binary, options, out);

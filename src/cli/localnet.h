@@ -33,6 +33,8 @@ struct LocalnetStartOptions {
   std::string dir;
   std::string binary;               // empty: this very program
   std::vector<std::uint32_t> only;  // empty: every validator
+  // TEST ONLY: the started validators run `node --byzantine-equivocate` (docs/CHAOS.md).
+  bool byzantine_equivocate = false;
   // Stay in the foreground and restart a started validator that exits without `localnet
   // stop`, waiting restart_delay_ms, doubled after each restart up to max_restart_delay_ms
   // (back to the first delay once it has run for stable_after_ms). Returns when `stop` is set

@@ -64,12 +64,16 @@ void add_orders(CLI::App& app) {
 void add_node(CLI::App& app) {
   auto* node = app.add_subcommand("node", "Run a validator until SIGINT or SIGTERM");
   static std::string config_path;
+  static ballast::node::RunOptions run_options;
   node->add_option("--config", config_path, "Configuration file (docs/CONFIGURATION.md)")
       ->required();
+  node->add_flag("--byzantine-equivocate", run_options.byzantine_equivocate,
+                 "TEST ONLY: deliberately equivocate and double-vote (loopback networks only, "
+                 "docs/CHAOS.md)");
   node->callback([] {
     auto config = ballast::node::load_node_config(config_path);
     if (!config.is_ok()) throw CLI::RuntimeError(report(config.status()));
-    int code = ballast::node::run(*config);
+    int code = ballast::node::run(*config, run_options);
     if (code != 0) throw CLI::RuntimeError(code);
   });
 }

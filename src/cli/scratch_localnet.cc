@@ -104,6 +104,14 @@ Status ScratchLocalnet::launch(const ScratchLocalnetOptions& options) {
   LocalnetStartOptions start;
   start.dir = dir_.string();
   start.binary = options.binary;
+  if (options.byzantine) {
+    for (std::uint32_t i = 0; i < options.validators; ++i) {
+      if (i != *options.byzantine) start.only.push_back(i);
+    }
+    BALLAST_RETURN_IF_ERROR(localnet_start(start, log));
+    start.only = {*options.byzantine};
+    start.byzantine_equivocate = true;
+  }
   BALLAST_RETURN_IF_ERROR(localnet_start(start, log));
   BALLAST_ASSIGN_OR_RETURN(target_, loadgen::read_localnet(dir_.string()));
   return wait_until_finalizing(target_.nodes);

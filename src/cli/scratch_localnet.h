@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "base/status.h"
@@ -23,6 +24,8 @@ struct ScratchLocalnetOptions {
   bool breakers = true;  // false: the genesis turns every market's circuit breakers off
   // Route every peer connection through a FaultRelay (relay()), so links can be cut.
   bool relay_peers = false;
+  // TEST ONLY: this validator runs `node --byzantine-equivocate` from the start.
+  std::optional<std::uint32_t> byzantine;
 };
 
 class ScratchLocalnet {

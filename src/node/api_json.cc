@@ -66,6 +66,16 @@ json status_json(const CoreStatus& status) {
               {"stream_sessions", status.stream_sessions},
               {"journaled_transactions", status.journaled_transactions}};
   out["divergence"] = status.divergence ? json(*status.divergence) : json();
+  out["evidence_dropped"] = status.evidence_dropped;
+  out["evidence_against"] = json::array();
+  for (const EvidenceAgainst& against : status.evidence_against) {
+    out["evidence_against"].push_back({{"validator", against.validator},
+                                       {"proofs", against.proofs},
+                                       {"first_view", against.first_view},
+                                       {"last_view", against.last_view},
+                                       {"last_kind", against.last_kind}});
+  }
+  out["byzantine"] = status.byzantine;
   return out;
 }
 

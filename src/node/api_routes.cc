@@ -516,6 +516,14 @@ ApiResponse ApiRoutes::metrics() const {
   gauge("ballast_journaled_transactions",
         "Acknowledged transactions recorded on disk and not yet finalized or dropped.",
         static_cast<double>(status.journaled_transactions));
+  out.family("ballast_evidence_against", "gauge",
+             "Equivocation proofs held against a validator, per accused validator.");
+  for (const EvidenceAgainst& against : status.evidence_against) {
+    out.sample("ballast_evidence_against", static_cast<double>(against.proofs),
+               {{"validator", std::to_string(against.validator)}});
+  }
+  gauge("ballast_byzantine", "1 when this validator runs the TEST-ONLY Byzantine mode.",
+        status.byzantine ? 1.0 : 0.0);
   return ApiResponse::plain(200, out.text(), "text/plain; version=0.0.4; charset=utf-8");
 }
 

@@ -1,5 +1,6 @@
 #include "node/core.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <spdlog/spdlog.h>
@@ -29,6 +30,8 @@ constexpr int kInputsPerRound = 256;
 constexpr std::size_t kRememberedRoots = 4'096;
 // How long finalization may stall before the node logs why (and how often it logs again).
 constexpr std::int64_t kStallReportMs = 5'000;
+// A Byzantine test validator reminds its log what it is doing after this many forged messages.
+constexpr std::uint64_t kForgedMessagesPerReminder = 500;
 
 }  // namespace
 
@@ -77,6 +80,15 @@ Core::Core(CoreOptions options, const exchange::Genesis& genesis, const SecretKe
   BALLAST_ASSERT(journal_ != nullptr);
   BALLAST_ASSERT(options_.replica.self < validators_.size());
   BALLAST_ASSERT(validators_[options_.replica.self].key == identity.public_key());
+  if (options_.byzantine_equivocate) {
+    equivocator_ = std::make_unique<Equivocator>(options_.replica.chain_id, options_.replica.self,
+                                                 validators_.size(), *signer_);
+    spdlog::critical(
+        "TEST ONLY: validator {} is DELIBERATELY BYZANTINE (--byzantine-equivocate): it signs "
+        "conflicting notarize votes and proposals and votes both finalize and nullify. Never run "
+        "this on a network anyone relies on.",
+        options_.replica.self);
+  }
 }
 
 Core::~Core() = default;
@@ -114,6 +126,7 @@ void Core::start_consensus(std::int64_t now) {
   replica_ = std::make_unique<consensus::Replica>(
       options_.replica, validators_, *signer_, *verifier_, storage_, *application_, genesis_block_);
   replaying_ = true;
+  evidence_summarized_ = 0;  // a new replica holds no proofs yet; those counted stay counted
   replica_->start(now);
   replaying_ = false;
   (void)replica_->take_finalized();  // replayed from storage: already counted and announced
@@ -347,7 +360,9 @@ void Core::on_executed(const consensus::Block& block, const exchange::BlockResul
 }
 
 void Core::flush() {
-  for (consensus::Outgoing& outgoing : replica_->take_outgoing()) {
+  std::vector<consensus::Outgoing> outgoing_messages = replica_->take_outgoing();
+  if (equivocator_) outgoing_messages = equivocate(std::move(outgoing_messages));
+  for (consensus::Outgoing& outgoing : outgoing_messages) {
     auto frame = std::make_shared<const Bytes>(encode_wire(*outgoing.message));
     if (outgoing.to) {
       transport_.send(*outgoing.to, frame);
@@ -365,6 +380,20 @@ void Core::flush() {
   journal_->commit();
   send_gossip();
   publish_status();
+}
+
+std::vector<consensus::Outgoing> Core::equivocate(std::vector<consensus::Outgoing> honest) {
+  const std::uint64_t forged_before = equivocator_->stats().total();
+  std::vector<consensus::Outgoing> corrupted = equivocator_->corrupt(std::move(honest));
+  const EquivocationStats& stats = equivocator_->stats();
+  if (forged_before / kForgedMessagesPerReminder != stats.total() / kForgedMessagesPerReminder ||
+      (forged_before == 0 && stats.total() > 0)) {
+    spdlog::critical(
+        "TEST ONLY: deliberately Byzantine so far: {} conflicting notarize votes, {} second "
+        "proposals, {} nullify votes beside finalize votes",
+        stats.conflicting_votes, stats.conflicting_proposals, stats.double_votes);
+  }
+  return corrupted;
 }
 
 void Core::after_finalized(const std::vector<consensus::FinalizedBlock>& blocks) {
@@ -445,6 +474,13 @@ void Core::publish_status() {
   status.snapshot_height = last_snapshot_height_;
   status.divergence = replica_->divergence();
   status.evidence = replica_->evidence().size();
+  status.evidence_dropped = replica_->stats().evidence_dropped;
+  summarize_evidence();
+  status.evidence_against.reserve(evidence_against_.size());
+  for (const auto& [validator, against] : evidence_against_) {
+    status.evidence_against.push_back(against);
+  }
+  status.byzantine = equivocator_ != nullptr;
   status.finality_waiters = transactions_.waiters();
   if (!market_statuses_) refresh_market_statuses();
   status.markets = market_statuses_;
@@ -452,6 +488,27 @@ void Core::publish_status() {
   status.journaled_transactions = journal_->recorded().size();
   std::lock_guard lock(status_mutex_);
   published_ = std::move(status);
+}
+
+// The replica only appends proofs, so each is counted once, as it arrives.
+void Core::summarize_evidence() {
+  const std::vector<consensus::Evidence>& evidence = replica_->evidence();
+  BALLAST_ASSERT(evidence_summarized_ <= evidence.size());
+  for (; evidence_summarized_ < evidence.size(); ++evidence_summarized_) {
+    const consensus::Evidence& proof = evidence[evidence_summarized_];
+    auto [it, first] = evidence_against_.try_emplace(proof.validator);
+    EvidenceAgainst& against = it->second;
+    if (first) {
+      against.validator = proof.validator;
+      against.first_view = proof.view;
+      spdlog::warn("evidence: validator {} equivocated in view {} ({})", proof.validator,
+                   proof.view, proof.what);
+    }
+    against.proofs += 1;
+    against.first_view = std::min(against.first_view, proof.view);
+    against.last_view = std::max(against.last_view, proof.view);
+    against.last_kind = proof.what;
+  }
 }
 
 std::optional<Hash256> Core::root_at(consensus::Height height) const {

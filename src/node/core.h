@@ -12,13 +12,16 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <variant>
+#include <vector>
 
 #include "app/exchange_application.h"
 #include "consensus/replica.h"
 #include "net/transport.h"
 #include "node/admission_journal.h"
 #include "node/bounded_queue.h"
+#include "node/equivocator.h"
 #include "node/market_feed.h"
 #include "node/metrics.h"
 #include "node/stream.h"
@@ -46,6 +49,8 @@ struct CoreOptions {
   std::size_t trades_kept_per_market = 1'000;
   StreamLimits stream;
   std::size_t max_queries_in_flight = 1'024;
+  // TEST ONLY: this validator deliberately equivocates and double-votes (node/equivocator.h).
+  bool byzantine_equivocate = false;
 };
 
 // A decoded message from an authenticated peer.
@@ -93,6 +98,15 @@ struct PeerConnection {
 using CoreInput = std::variant<PeerMessage, ClientTransaction, ClientBatch, GossipedTransactions,
                                PeerConnection, CoreQuery, StreamInput>;
 
+// The equivocation proofs this validator holds against one other validator.
+struct EvidenceAgainst {
+  std::uint32_t validator = 0;
+  std::uint64_t proofs = 0;  // at most one per view
+  consensus::View first_view = 0;
+  consensus::View last_view = 0;
+  std::string last_kind;  // what the latest proof shows, e.g. "finalize and nullify"
+};
+
 // What the core publishes after every round, for the API and the logs.
 struct CoreStatus {
   std::uint32_t validator_index = 0;
@@ -113,6 +127,9 @@ struct CoreStatus {
   consensus::Height snapshot_height = 0;
   std::optional<std::string> divergence;
   std::size_t evidence = 0;
+  std::uint64_t evidence_dropped = 0;             // proofs beyond the replica's bound
+  std::vector<EvidenceAgainst> evidence_against;  // one per accused validator, by index
+  bool byzantine = false;                         // TEST ONLY: this validator equivocates
   std::size_t finality_waiters = 0;
   std::size_t stream_sessions = 0;
   std::size_t journaled_transactions = 0;  // acknowledged, recorded, not yet settled
@@ -170,6 +187,8 @@ class Core {
   void on_stream_input(StreamInput& input);
   void on_executed(const consensus::Block& block, const exchange::BlockResult& result);
   void flush();
+  std::vector<consensus::Outgoing> equivocate(std::vector<consensus::Outgoing> honest);
+  void summarize_evidence();
   void after_finalized(const std::vector<consensus::FinalizedBlock>& blocks);
   void maybe_snapshot();
   void refresh_market_statuses();  // after each executed block
@@ -204,6 +223,7 @@ class Core {
   std::unique_ptr<consensus::Verifier> verifier_;
   std::unique_ptr<app::ExchangeApplication> application_;
   std::unique_ptr<consensus::Replica> replica_;
+  std::unique_ptr<Equivocator> equivocator_;  // TEST ONLY, null unless byzantine_equivocate
   BoundedQueue<CoreInput> inbox_;
   std::atomic<std::uint64_t> inbox_dropped_{0};
   std::atomic<std::size_t> queries_in_flight_{0};
@@ -235,6 +255,10 @@ class Core {
   CoreStatus published_;
   std::shared_ptr<const std::vector<exchange::MarketStatus>> market_statuses_;
   std::map<consensus::Height, Hash256> recent_roots_;  // bounded by kRememberedRoots
+  // Evidence by accused validator (bounded by the validator count), kept across a replica
+  // rebuilt by snapshot sync; the replica's first evidence_summarized_ proofs are counted.
+  std::map<std::uint32_t, EvidenceAgainst> evidence_against_;
+  std::size_t evidence_summarized_ = 0;
 };
 
 }  // namespace ballast::node

@@ -10,6 +10,7 @@
 
 #include "node/api_routes.h"
 #include "node/core.h"
+#include "node/equivocator.h"
 #include "node/http_api.h"
 
 namespace ballast::node {
@@ -54,8 +55,10 @@ net::TransportConfig transport_config(const NodeConfig& config, const std::strin
   return transport;
 }
 
-CoreOptions core_options(const NodeConfig& config, const exchange::Genesis& genesis) {
+CoreOptions core_options(const NodeConfig& config, const RunOptions& run_options,
+                         const exchange::Genesis& genesis) {
   CoreOptions options;
+  options.byzantine_equivocate = run_options.byzantine_equivocate;
   consensus::ReplicaConfig& replica = options.replica;
   replica.chain_id = genesis.chain_id;
   replica.self = config.validator_index;
@@ -99,8 +102,8 @@ storage::StorageOptions storage_options(const NodeConfig& config) {
 // Everything a running validator holds, in construction order (destroyed in reverse).
 class Validator {
  public:
-  Validator(const NodeConfig& config, exchange::Genesis genesis, SecretKey identity,
-            std::unique_ptr<storage::RocksStorage> storage,
+  Validator(const NodeConfig& config, const RunOptions& run_options, exchange::Genesis genesis,
+            SecretKey identity, std::unique_ptr<storage::RocksStorage> storage,
             std::unique_ptr<storage::AdmittedStore> admitted,
             std::unique_ptr<AdmissionJournal> journal);
   Status start();
@@ -127,7 +130,8 @@ class Validator {
   std::atomic<std::uint64_t> bad_frames_{0};
 };
 
-Validator::Validator(const NodeConfig& config, exchange::Genesis genesis, SecretKey identity,
+Validator::Validator(const NodeConfig& config, const RunOptions& run_options,
+                     exchange::Genesis genesis, SecretKey identity,
                      std::unique_ptr<storage::RocksStorage> storage,
                      std::unique_ptr<storage::AdmittedStore> admitted,
                      std::unique_ptr<AdmissionJournal> journal)
@@ -144,7 +148,7 @@ Validator::Validator(const NodeConfig& config, exchange::Genesis genesis, Secret
       [this](std::uint32_t peer, bool connected) {
         (void)core_->post(PeerConnection{peer, connected});
       });
-  CoreOptions options = core_options(config, genesis_);
+  CoreOptions options = core_options(config, run_options, genesis_);
   wire_limits_ = options.wire;
   core_ = std::make_unique<Core>(std::move(options), genesis_, identity_, *storage_,
                                  std::move(journal), *transport_, metrics_);
@@ -232,8 +236,14 @@ void Validator::run_until_signal() {
 
 }  // namespace
 
-int run(const NodeConfig& config) {
+int run(const NodeConfig& config, const RunOptions& options) {
   spdlog::set_level(spdlog_level(config.log_level));
+  if (options.byzantine_equivocate) {
+    if (Status allowed = check_byzantine_allowed(config); !allowed.is_ok()) {
+      spdlog::error("{}", allowed.to_string());
+      return 1;
+    }
+  }
   auto genesis = exchange::load_genesis_file(config.genesis_file);
   if (!genesis.is_ok()) {
     spdlog::error("genesis {}: {}", config.genesis_file, genesis.status().to_string());
@@ -271,7 +281,7 @@ int run(const NodeConfig& config) {
     spdlog::error("storage {}: {}", config.data_dir, journal.status().to_string());
     return 1;
   }
-  Validator validator(config, std::move(genesis).value(), std::move(key).value(),
+  Validator validator(config, options, std::move(genesis).value(), std::move(key).value(),
                       std::move(storage).value(), std::move(admitted).value(),
                       std::move(journal).value());
   if (Status started = validator.start(); !started.is_ok()) {

@@ -7,9 +7,16 @@
 
 namespace ballast::node {
 
+// What the command line adds to the configuration file.
+struct RunOptions {
+  // TEST ONLY: the validator deliberately equivocates and double-votes (node/equivocator.h).
+  // Refused unless every address of the configuration is a loopback address.
+  bool byzantine_equivocate = false;
+};
+
 // Runs until SIGINT or SIGTERM; returns the process exit code. Every bad configuration value
 // or unusable resource (key, genesis, data directory, address in use) is reported on stderr
 // before anything starts.
-int run(const NodeConfig& config);
+int run(const NodeConfig& config, const RunOptions& options = {});
 
 }  // namespace ballast::node

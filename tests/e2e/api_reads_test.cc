@@ -118,6 +118,10 @@ void expect_status(const Localnet& net) {
     EXPECT_EQ((*status)["peers_connected"], 3);
     EXPECT_EQ((*status)["sync"], "idle");
     EXPECT_TRUE((*status)["divergence"].is_null());
+    // An honest network: nobody accused, nobody running the test-only Byzantine mode.
+    EXPECT_EQ((*status)["evidence_against"], json::array()) << status->dump();
+    EXPECT_EQ((*status)["evidence_dropped"], 0);
+    EXPECT_EQ((*status)["byzantine"], false);
     for (const char* field :
          {"height", "view", "leader", "mempool_transactions", "mempool_bytes", "inbox_queued",
           "inbox_dropped", "views_nullified", "transactions_finalized", "bad_peer_messages",
