@@ -79,6 +79,22 @@ json status_json(const CoreStatus& status) {
   return out;
 }
 
+json ingress_json(const IngressStats& stats) {
+  const BreakerState& breaker = stats.breaker;
+  return {{"state", breaker.tripped ? "tripped" : "open"},
+          {"fee_floor", breaker.fee_floor},
+          {"arrival_per_s", breaker.arrival_per_s},
+          {"baseline_per_s", breaker.baseline_per_s},
+          {"threshold_per_s", breaker.threshold_per_s},
+          {"trips", breaker.trips},
+          {"refused",
+           {{"connection", stats.refused_connection},
+            {"account", stats.refused_account},
+            {"breaker", stats.refused_breaker}}},
+          {"connections_tracked", stats.connections_tracked},
+          {"accounts_tracked", stats.accounts_tracked}};
+}
+
 json tx_record_json(const Hash256& id, const TxRecord& record, const exchange::Genesis& genesis) {
   json out = {{"hash", id.hex()}, {"status", tx_state_name(record.state)}};
   switch (record.state) {

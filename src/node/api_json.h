@@ -11,6 +11,7 @@
 #include "consensus/interfaces.h"
 #include "exchange/exchange.h"
 #include "node/core.h"
+#include "node/ingress_guard.h"
 #include "node/market_feed.h"
 #include "node/tx_tracker.h"
 
@@ -23,6 +24,8 @@ std::vector<PublicKey> accounts_involved(const exchange::Event& event);
 nlohmann::json error_json(const Status& status);
 
 nlohmann::json status_json(const CoreStatus& status);
+// The "ingress" object of GET /v1/status: the breaker's state and the refusals so far.
+nlohmann::json ingress_json(const IngressStats& stats);
 nlohmann::json tx_record_json(const Hash256& id, const TxRecord& record,
                               const exchange::Genesis& genesis);
 // Parameters, best prices and the circuit-breaker status (docs/CIRCUIT_BREAKERS.md) per market.

@@ -1,7 +1,9 @@
 #include "node/api_routes.h"
 
+#include <atomic>
 #include <charconv>
 #include <chrono>
+#include <memory>
 
 #include "node/api_json.h"
 #include "node/transaction_json.h"
@@ -13,6 +15,13 @@ namespace {
 std::int64_t wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The ingress guard's clock: monotonic, so a wall-clock step never trips or relaxes it.
+std::int64_t monotonic_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -61,6 +70,63 @@ ApiResponse settled_response(const Hash256& id, const std::optional<TxRecord>& r
   return {record->state == TxState::kFinalized ? 200u : 409u, std::move(body)};
 }
 
+// What the ingress guard looks at before the signature check: the kind and fee the transaction
+// claims, and its sender (known when it decodes; charged only once the signature proves it).
+// Bytes that do not decode are charged as a minimum-fee non-cancel; verification then refuses
+// them as malformed.
+struct ClaimedTransaction {
+  IngressClaim claim;
+  std::optional<PublicKey> sender;
+};
+
+ClaimedTransaction claim_of(const Bytes& bytes) {
+  auto tx = exchange::Transaction::decode(bytes);
+  if (!tx.is_ok()) return {};
+  return {{tx->is_cancel(), tx->fee > 0 ? static_cast<std::uint64_t>(tx->fee) : 0}, tx->sender};
+}
+
+// 429 with the current fee floor (what would pass the breaker) and when to try again.
+ApiResponse ingress_refusal(const IngressVerdict& verdict, const std::optional<Hash256>& id) {
+  nlohmann::json body = error_json(verdict.status);
+  body["fee_floor"] = verdict.fee_floor;
+  if (id) body["hash"] = id->hex();
+  ApiResponse response(http_status_for(verdict.status), std::move(body));
+  response.headers.emplace_back("Retry-After", "1");
+  return response;
+}
+
+// A transaction that passed the arrival checks, on its way through verification.
+struct CheckedEntry {
+  std::size_t position = 0;  // in its request
+  Hash256 id;
+  ClaimedTransaction claimed;
+};
+
+// The answer for a transaction whose verification failed, or whose account (now proven) is over
+// its budget; nothing when it may go on to the core.
+std::optional<ApiResponse> refusal_after_verification(const Result<VerifiedTransaction>& verdict,
+                                                      const CheckedEntry& entry,
+                                                      IngressGuard& ingress, NodeMetrics& metrics) {
+  if (!verdict.is_ok()) {
+    metrics.transactions_rejected.add(verdict.status().reason());
+    // An entry that does not decode is no transaction: it has no hash to name.
+    const bool decoded = verdict.status().reason() != "malformed";
+    return rejected_response(verdict.status(), decoded ? std::optional(entry.id) : std::nullopt);
+  }
+  IngressVerdict account =
+      ingress.admit_verified(*entry.claimed.sender, entry.claimed.claim.is_cancel, monotonic_ms());
+  if (account.status.is_ok()) return std::nullopt;
+  metrics.transactions_rejected.add(account.status.reason());
+  return ingress_refusal(account, entry.id);
+}
+
+// A family of one unlabelled sample.
+void single_sample(PrometheusText& out, std::string_view name, std::string_view type,
+                   std::string_view help, double value) {
+  out.family(name, type, help);
+  out.sample(name, value);
+}
+
 }  // namespace
 
 unsigned http_status_for(const Status& status) {
@@ -85,12 +151,14 @@ unsigned http_status_for(const Status& status) {
 }
 
 ApiRoutes::ApiRoutes(const exchange::Genesis& genesis, Core& core, VerifyPool& verify_pool,
-                     const net::Transport& transport, NodeMetrics& metrics, RouteLimits limits)
+                     const net::Transport& transport, NodeMetrics& metrics, IngressGuard& ingress,
+                     RouteLimits limits)
     : genesis_(genesis),
       core_(core),
       verify_pool_(verify_pool),
       transport_(transport),
       metrics_(metrics),
+      ingress_(ingress),
       limits_(limits) {}
 
 void ApiRoutes::reply_error(const ApiHandlers::Reply& reply, const Status& status) {
@@ -173,15 +241,20 @@ void ApiRoutes::submit(const ApiRequest& request, ApiHandlers::Reply reply) {
   job.push_back(std::move(bytes).value());
   // The transaction decoded: every answer names it, a refused signature included.
   const Hash256 id = sha256(job.front());
+  const CheckedEntry entry{0, id, claim_of(job.front())};
+  IngressVerdict arrival =
+      ingress_.admit_arrival(request.connection_id, entry.claimed.claim, monotonic_ms());
+  if (!arrival.status.is_ok()) {
+    metrics_.transactions_rejected.add(arrival.status.reason());
+    return reply(ingress_refusal(arrival, id));
+  }
   const std::optional<std::int64_t> deadline_ms =
       wait_ms ? std::optional(wall_clock_ms() + *wait_ms) : std::nullopt;
-  auto on_verified = [this, reply, id,
+  auto on_verified = [this, reply, id, entry,
                       deadline_ms](std::vector<Result<VerifiedTransaction>> verdicts) {
     Result<VerifiedTransaction>& verdict = verdicts.front();
-    if (!verdict.is_ok()) {
-      metrics_.transactions_rejected.add(verdict.status().reason());
-      reply(rejected_response(verdict.status(), id));
-      return;
+    if (auto refusal = refusal_after_verification(verdict, entry, ingress_, metrics_)) {
+      return reply(std::move(*refusal));
     }
     ClientTransaction input;
     input.transaction = std::move(verdict).value();
@@ -195,7 +268,8 @@ void ApiRoutes::submit(const ApiRequest& request, ApiHandlers::Reply reply) {
     };
     if (!core_.post(std::move(input))) reply(rejected_response(overloaded(), id));
   };
-  if (!verify_pool_.submit(std::move(job), std::move(on_verified))) {
+  if (!verify_pool_.submit(std::move(job), std::move(on_verified),
+                           /*urgent=*/entry.claimed.claim.is_cancel)) {
     metrics_.transactions_rejected.add("overloaded");
     reply_error(reply, overloaded());
   }
@@ -203,8 +277,28 @@ void ApiRoutes::submit(const ApiRequest& request, ApiHandlers::Reply reply) {
 
 // --- POST /v1/txs -------------------------------------------------------------------------------
 
-// Many transactions in one request: each verified and admitted as if posted alone, answered
-// together, in order. Cheaper per transaction than one request each.
+// One POST /v1/txs on its way: the results in request order, filled in by each part (the
+// arrival checks, then the cancels and the rest, each verified and admitted on its own), and
+// sent when the last part is done.
+struct ApiRoutes::BatchAnswers {
+  std::vector<nlohmann::json> results;
+  ApiHandlers::Reply reply;
+  std::atomic<int> parts_left{1};  // the arrival checks
+
+  void part_done() {
+    if (parts_left.fetch_sub(1) == 1) reply(ApiResponse(200, {{"results", std::move(results)}}));
+  }
+};
+
+// Transactions of a batch verified and admitted together.
+struct ApiRoutes::BatchPart {
+  std::vector<CheckedEntry> entries;
+  std::vector<Bytes> transactions;
+};
+
+// Many transactions in one request: each checked and admitted as if posted alone, answered
+// together, in order. Cheaper per transaction than one request each. Its cancels are verified
+// and admitted ahead of its other transactions (and of other requests' non-cancels).
 void ApiRoutes::submit_batch(const ApiRequest& request, ApiHandlers::Reply reply) {
   auto batch = transaction_batch_from_body(request.body, request.body_is_json, genesis_,
                                            limits_.max_batch_transactions);
@@ -212,43 +306,74 @@ void ApiRoutes::submit_batch(const ApiRequest& request, ApiHandlers::Reply reply
     metrics_.transactions_rejected.add("malformed");
     return reply_error(reply, Status(batch.status()).with_reason("malformed"));
   }
-  std::vector<Hash256> batch_ids;
-  for (const Bytes& bytes : *batch) batch_ids.push_back(sha256(bytes));
-  auto on_verified = [this, reply, batch_ids](std::vector<Result<VerifiedTransaction>> verdicts) {
-    // Answers in request order: refusals from verification in place, the rest from the core.
-    auto answers = std::make_shared<std::vector<nlohmann::json>>(verdicts.size());
-    std::vector<std::size_t> positions;
-    ClientBatch input;
-    for (std::size_t i = 0; i < verdicts.size(); ++i) {
-      if (verdicts[i].is_ok()) {
-        positions.push_back(i);
-        input.transactions.push_back(std::move(verdicts[i]).value());
-      } else {
-        metrics_.transactions_rejected.add(verdicts[i].status().reason());
-        // An entry that does not decode is no transaction: it has no hash to name.
-        bool decoded = verdicts[i].status().reason() != "malformed";
-        (*answers)[i] = rejected_response(verdicts[i].status(),
-                                          decoded ? std::optional(batch_ids[i]) : std::nullopt)
-                            .body;
-      }
+  auto answers = std::make_shared<BatchAnswers>();
+  answers->results.resize(batch->size());
+  answers->reply = std::move(reply);
+  BatchPart cancels;
+  BatchPart others;
+  const std::int64_t now_ms = monotonic_ms();
+  for (std::size_t i = 0; i < batch->size(); ++i) {
+    Bytes& bytes = (*batch)[i];
+    CheckedEntry entry{i, sha256(bytes), claim_of(bytes)};
+    IngressVerdict arrival =
+        ingress_.admit_arrival(request.connection_id, entry.claimed.claim, now_ms);
+    if (!arrival.status.is_ok()) {
+      metrics_.transactions_rejected.add(arrival.status.reason());
+      answers->results[i] =
+          ingress_refusal(arrival, entry.claimed.sender ? std::optional(entry.id) : std::nullopt)
+              .body;
+      continue;
     }
-    auto finish = [answers, reply] { reply(ApiResponse(200, {{"results", std::move(*answers)}})); };
-    if (input.transactions.empty()) return finish();
-    std::vector<Hash256> ids;
-    for (const VerifiedTransaction& tx : input.transactions) ids.push_back(tx.id);
-    input.admitted = [answers, positions, ids, finish](std::vector<Status> statuses) {
-      for (std::size_t k = 0; k < statuses.size(); ++k) {
-        (*answers)[positions[k]] = statuses[k].is_ok()
-                                       ? accepted_response(ids[k]).body
-                                       : rejected_response(statuses[k], ids[k]).body;
-      }
-      finish();
-    };
-    if (!core_.post(std::move(input))) reply_error(reply, overloaded());
+    BatchPart& part = entry.claimed.claim.is_cancel ? cancels : others;
+    part.entries.push_back(entry);
+    part.transactions.push_back(std::move(bytes));
+  }
+  for (BatchPart* part : {&cancels, &others}) {
+    if (!part->entries.empty()) answers->parts_left.fetch_add(1);
+  }
+  if (!cancels.entries.empty()) verify_part(answers, std::move(cancels), /*urgent=*/true);
+  if (!others.entries.empty()) verify_part(answers, std::move(others), /*urgent=*/false);
+  answers->part_done();
+}
+
+// Verifies a part of a batch, then admits what passed; a full queue on the way refuses the
+// part's transactions as `overloaded`.
+void ApiRoutes::verify_part(std::shared_ptr<BatchAnswers> answers, BatchPart part, bool urgent) {
+  auto entries = std::make_shared<std::vector<CheckedEntry>>(std::move(part.entries));
+  auto refuse_overloaded = [this, answers](const std::vector<CheckedEntry>& refused) {
+    for (const CheckedEntry& entry : refused) {
+      metrics_.transactions_rejected.add("overloaded");
+      answers->results[entry.position] = rejected_response(overloaded(), entry.id).body;
+    }
+    answers->part_done();
   };
-  if (!verify_pool_.submit(std::move(batch).value(), std::move(on_verified))) {
-    metrics_.transactions_rejected.add("overloaded");
-    reply_error(reply, overloaded());
+  auto on_verified = [this, answers, entries,
+                      refuse_overloaded](std::vector<Result<VerifiedTransaction>> verdicts) {
+    ClientBatch input;
+    auto admitted = std::make_shared<std::vector<CheckedEntry>>();
+    for (std::size_t k = 0; k < verdicts.size(); ++k) {
+      const CheckedEntry& entry = (*entries)[k];
+      if (auto refusal = refusal_after_verification(verdicts[k], entry, ingress_, metrics_)) {
+        answers->results[entry.position] = std::move(refusal->body);
+        continue;
+      }
+      admitted->push_back(entry);
+      input.transactions.push_back(std::move(verdicts[k]).value());
+    }
+    if (input.transactions.empty()) return answers->part_done();
+    input.admitted = [answers, admitted](std::vector<Status> statuses) {
+      for (std::size_t k = 0; k < statuses.size(); ++k) {
+        const CheckedEntry& entry = (*admitted)[k];
+        answers->results[entry.position] = statuses[k].is_ok()
+                                               ? accepted_response(entry.id).body
+                                               : rejected_response(statuses[k], entry.id).body;
+      }
+      answers->part_done();
+    };
+    if (!core_.post(std::move(input))) refuse_overloaded(*admitted);
+  };
+  if (!verify_pool_.submit(std::move(part.transactions), std::move(on_verified), urgent)) {
+    refuse_overloaded(*entries);
   }
 }
 
@@ -278,6 +403,7 @@ void ApiRoutes::get_transaction(std::string_view hash, ApiHandlers::Reply reply)
 
 void ApiRoutes::get_status(const ApiRequest& request, ApiHandlers::Reply reply) {
   nlohmann::json json = status_json(core_.status());
+  json["ingress"] = ingress_json(ingress_.stats(monotonic_ms()));
   if (auto at = request.query.find("at"); at != request.query.end()) {
     std::optional<std::uint64_t> height = parse_u64(at->second);
     if (!height) {
@@ -421,16 +547,39 @@ void ApiRoutes::render_market_metrics(PrometheusText& out, const CoreStatus& sta
   }
 }
 
+// The ingress defenses (docs/API.md "Ingress defenses").
+void ApiRoutes::render_ingress_metrics(PrometheusText& out) const {
+  const IngressStats stats = ingress_.stats(monotonic_ms());
+  const BreakerState& breaker = stats.breaker;
+  single_sample(out, "ballast_ingress_breaker_tripped", "gauge",
+                "1 while the ingress breaker is tripped.", breaker.tripped ? 1.0 : 0.0);
+  single_sample(out, "ballast_ingress_fee_floor", "gauge",
+                "The least fee a non-cancel needs while the breaker is tripped (0 when open).",
+                static_cast<double>(breaker.fee_floor));
+  single_sample(out, "ballast_ingress_arrival_rate", "gauge",
+                "Client transactions offered per second, over the last second.",
+                breaker.arrival_per_s);
+  single_sample(out, "ballast_ingress_baseline_rate", "gauge",
+                "The trailing arrival rate the breaker compares with.", breaker.baseline_per_s);
+  single_sample(out, "ballast_ingress_breaker_trips_total", "counter", "Ingress breaker trips.",
+                static_cast<double>(breaker.trips));
+  out.family("ballast_ingress_refused_total", "counter",
+             "Client transactions refused by the ingress defenses, by limit.");
+  for (const auto& [limit, count] :
+       {std::pair{"connection", stats.refused_connection},
+        std::pair{"account", stats.refused_account}, std::pair{"breaker", stats.refused_breaker}}) {
+    out.sample("ballast_ingress_refused_total", static_cast<double>(count), {{"limit", limit}});
+  }
+}
+
 ApiResponse ApiRoutes::metrics() const {
   CoreStatus status = core_.status();
   PrometheusText out;
   auto gauge = [&](std::string_view name, std::string_view help, double value) {
-    out.family(name, "gauge", help);
-    out.sample(name, value);
+    single_sample(out, name, "gauge", help, value);
   };
   auto counter = [&](std::string_view name, std::string_view help, double value) {
-    out.family(name, "counter", help);
-    out.sample(name, value);
+    single_sample(out, name, "counter", help, value);
   };
   gauge("ballast_finalized_height", "Highest finalized block height.",
         static_cast<double>(status.height));
@@ -510,6 +659,7 @@ ApiResponse ApiRoutes::metrics() const {
           static_cast<double>(server_->open_stream_sessions()));
   }
   render_market_metrics(out, status);
+  render_ingress_metrics(out);
   gauge("ballast_divergence", "1 when this validator's state diverged from a certified root.",
         status.divergence ? 1.0 : 0.0);
   gauge("ballast_evidence", "Equivocation proofs held.", static_cast<double>(status.evidence));

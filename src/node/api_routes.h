@@ -8,6 +8,7 @@
 #include "net/transport.h"
 #include "node/core.h"
 #include "node/http_api.h"
+#include "node/ingress_guard.h"
 #include "node/metrics.h"
 #include "node/verify_pool.h"
 
@@ -26,7 +27,8 @@ struct RouteLimits {
 class ApiRoutes {
  public:
   ApiRoutes(const exchange::Genesis& genesis, Core& core, VerifyPool& verify_pool,
-            const net::Transport& transport, NodeMetrics& metrics, RouteLimits limits = {});
+            const net::Transport& transport, NodeMetrics& metrics, IngressGuard& ingress,
+            RouteLimits limits = {});
 
   void handle(ApiRequest request, ApiHandlers::Reply reply);
   // The server, once built, for its connection counts in /metrics.
@@ -35,6 +37,9 @@ class ApiRoutes {
  private:
   void submit(const ApiRequest& request, ApiHandlers::Reply reply);
   void submit_batch(const ApiRequest& request, ApiHandlers::Reply reply);
+  struct BatchAnswers;
+  struct BatchPart;
+  void verify_part(std::shared_ptr<BatchAnswers> answers, BatchPart part, bool urgent);
   void get_transaction(std::string_view hash, ApiHandlers::Reply reply);
   void get_status(const ApiRequest& request, ApiHandlers::Reply reply);
   void get_markets(ApiHandlers::Reply reply);
@@ -44,6 +49,7 @@ class ApiRoutes {
   void get_block(std::string_view height, ApiHandlers::Reply reply);
   ApiResponse metrics() const;
   void render_market_metrics(PrometheusText& out, const CoreStatus& status) const;
+  void render_ingress_metrics(PrometheusText& out) const;
   // Runs `read` on the core thread and replies with what it returns; 503 when the core is busy.
   void read_on_core(std::function<ApiResponse(CoreView& view)> read, ApiHandlers::Reply reply);
   void reply_error(const ApiHandlers::Reply& reply, const Status& status);
@@ -53,6 +59,7 @@ class ApiRoutes {
   VerifyPool& verify_pool_;
   const net::Transport& transport_;
   NodeMetrics& metrics_;
+  IngressGuard& ingress_;
   RouteLimits limits_;
   const HttpApi* server_ = nullptr;
 };

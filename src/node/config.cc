@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <tuple>
 #include <utility>
 
 namespace ballast::node {
@@ -163,6 +164,26 @@ Status parse_section(ObjectReader& root, const char* name, Settings& settings,
   return reader.reject_unknown_fields();
 }
 
+Status parse_ingress(ObjectReader& root, IngressSettings& ingress) {
+  using I = IngressSettings;
+  return parse_section(root, "ingress", ingress,
+                       std::pair{"connection_rate_per_s", &I::connection_rate_per_s},
+                       std::pair{"connection_burst", &I::connection_burst},
+                       std::pair{"connection_cancel_rate_per_s", &I::connection_cancel_rate_per_s},
+                       std::pair{"connection_cancel_burst", &I::connection_cancel_burst},
+                       std::pair{"account_rate_per_s", &I::account_rate_per_s},
+                       std::pair{"account_burst", &I::account_burst},
+                       std::pair{"max_connections_tracked", &I::max_connections_tracked},
+                       std::pair{"max_accounts_tracked", &I::max_accounts_tracked},
+                       std::pair{"breaker_multiple", &I::breaker_multiple},
+                       std::pair{"breaker_min_baseline_per_s", &I::breaker_min_baseline_per_s},
+                       std::pair{"breaker_baseline_window_ms", &I::breaker_baseline_window_ms},
+                       std::pair{"breaker_current_window_ms", &I::breaker_current_window_ms},
+                       std::pair{"breaker_fee_floor_start", &I::breaker_fee_floor_start},
+                       std::pair{"breaker_floor_step_ms", &I::breaker_floor_step_ms},
+                       std::pair{"breaker_relax_steps", &I::breaker_relax_steps});
+}
+
 Status parse_sections(ObjectReader& root, NodeConfig& config) {
   using C = ConsensusSettings;
   using M = MempoolSettings;
@@ -191,9 +212,10 @@ Status parse_sections(ObjectReader& root, NodeConfig& config) {
       parse_section(root, "sync", config.sync,
                     std::pair{"lag_threshold_blocks", &SyncSettings::lag_threshold_blocks},
                     std::pair{"max_blocks_per_response", &SyncSettings::max_blocks_per_response}));
-  return parse_section(root, "api", config.api,
-                       std::pair{"max_body_bytes", &ApiSettings::max_body_bytes},
-                       std::pair{"max_connections", &ApiSettings::max_connections});
+  BALLAST_RETURN_IF_ERROR(parse_section(
+      root, "api", config.api, std::pair{"max_body_bytes", &ApiSettings::max_body_bytes},
+      std::pair{"max_connections", &ApiSettings::max_connections}));
+  return parse_ingress(root, config.ingress);
 }
 
 Status parse_top_level(ObjectReader& root, NodeConfig& config) {
@@ -328,6 +350,79 @@ Status validate_limits(const NodeConfig& config) {
   return Status::ok();
 }
 
+// Rates and bursts up to a billion: far beyond any real limit, and the token arithmetic (in
+// thousandths of a token) cannot overflow.
+constexpr std::uint64_t kMaxIngressAmount = 1'000'000'000;
+constexpr std::uint64_t kMaxTrackedKeys = 10'000'000;
+
+Status require_within(std::int64_t value, std::int64_t low, std::int64_t high, const char* field) {
+  if (value < low || value > high) {
+    return invalid_argument(std::string(field) + " must be in " + std::to_string(low) + ".." +
+                            std::to_string(high));
+  }
+  return Status::ok();
+}
+
+Status validate_ingress(const IngressSettings& ingress) {
+  constexpr auto kAmount = static_cast<std::int64_t>(kMaxIngressAmount);
+  constexpr auto kTracked = static_cast<std::int64_t>(kMaxTrackedKeys);
+  for (const auto& [value, low, high, field] : {
+           std::tuple{ingress.connection_rate_per_s, 1, kAmount, "ingress.connection_rate_per_s"},
+           std::tuple{ingress.connection_burst, 1, kAmount, "ingress.connection_burst"},
+           std::tuple{ingress.connection_cancel_rate_per_s, 1, kAmount,
+                      "ingress.connection_cancel_rate_per_s"},
+           std::tuple{ingress.connection_cancel_burst, 1, kAmount,
+                      "ingress.connection_cancel_burst"},
+           std::tuple{ingress.account_rate_per_s, 1, kAmount, "ingress.account_rate_per_s"},
+           std::tuple{ingress.account_burst, 1, kAmount, "ingress.account_burst"},
+           std::tuple{ingress.max_connections_tracked, 1, kTracked,
+                      "ingress.max_connections_tracked"},
+           std::tuple{ingress.max_accounts_tracked, 1, kTracked, "ingress.max_accounts_tracked"},
+           std::tuple{ingress.breaker_multiple, 0, kAmount, "ingress.breaker_multiple"},
+           std::tuple{ingress.breaker_min_baseline_per_s, 1, kAmount,
+                      "ingress.breaker_min_baseline_per_s"},
+           std::tuple{ingress.breaker_fee_floor_start, 0, kAmount,
+                      "ingress.breaker_fee_floor_start"},
+           std::tuple{ingress.breaker_relax_steps, 1, std::int64_t{1'000},
+                      "ingress.breaker_relax_steps"},
+       }) {
+    // Above INT64_MAX reads as negative here, and is refused as out of range all the same.
+    BALLAST_RETURN_IF_ERROR(require_within(static_cast<std::int64_t>(value), low, high, field));
+  }
+  // At least one millisecond per slot of the current window (node/ingress_guard.h).
+  BALLAST_RETURN_IF_ERROR(require_within(ingress.breaker_current_window_ms, 10, 60'000,
+                                         "ingress.breaker_current_window_ms"));
+  BALLAST_RETURN_IF_ERROR(require_within(ingress.breaker_baseline_window_ms, 1, 3'600'000,
+                                         "ingress.breaker_baseline_window_ms"));
+  BALLAST_RETURN_IF_ERROR(
+      require_within(ingress.breaker_floor_step_ms, 1, 3'600'000, "ingress.breaker_floor_step_ms"));
+  // A baseline no slower than the current rate would follow a flood instead of standing for
+  // the time before it.
+  if (ingress.breaker_baseline_window_ms <= ingress.breaker_current_window_ms) {
+    return invalid_argument(
+        "ingress.breaker_baseline_window_ms must exceed ingress.breaker_current_window_ms");
+  }
+  return Status::ok();
+}
+
+OrderedJson ingress_to_json(const IngressSettings& ingress) {
+  return {{"connection_rate_per_s", ingress.connection_rate_per_s},
+          {"connection_burst", ingress.connection_burst},
+          {"connection_cancel_rate_per_s", ingress.connection_cancel_rate_per_s},
+          {"connection_cancel_burst", ingress.connection_cancel_burst},
+          {"account_rate_per_s", ingress.account_rate_per_s},
+          {"account_burst", ingress.account_burst},
+          {"max_connections_tracked", ingress.max_connections_tracked},
+          {"max_accounts_tracked", ingress.max_accounts_tracked},
+          {"breaker_multiple", ingress.breaker_multiple},
+          {"breaker_min_baseline_per_s", ingress.breaker_min_baseline_per_s},
+          {"breaker_baseline_window_ms", ingress.breaker_baseline_window_ms},
+          {"breaker_current_window_ms", ingress.breaker_current_window_ms},
+          {"breaker_fee_floor_start", ingress.breaker_fee_floor_start},
+          {"breaker_floor_step_ms", ingress.breaker_floor_step_ms},
+          {"breaker_relax_steps", ingress.breaker_relax_steps}};
+}
+
 OrderedJson sections_to_json(const NodeConfig& config) {
   const auto& c = config.consensus;
   const auto& n = config.network;
@@ -352,6 +447,7 @@ OrderedJson sections_to_json(const NodeConfig& config) {
                   {"max_blocks_per_response", config.sync.max_blocks_per_response}};
   json["api"] = {{"max_body_bytes", config.api.max_body_bytes},
                  {"max_connections", config.api.max_connections}};
+  json["ingress"] = ingress_to_json(config.ingress);
   return json;
 }
 
@@ -428,6 +524,7 @@ Status validate_node_config(const NodeConfig& config) {
   BALLAST_RETURN_IF_ERROR(validate_peers(config));
   BALLAST_RETURN_IF_ERROR(validate_consensus(config.consensus));
   BALLAST_RETURN_IF_ERROR(validate_network(config.network));
+  BALLAST_RETURN_IF_ERROR(validate_ingress(config.ingress));
   return validate_limits(config);
 }
 

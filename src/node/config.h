@@ -87,6 +87,27 @@ struct ApiSettings {
   bool operator==(const ApiSettings&) const = default;
 };
 
+// The ingress defenses (node/ingress_guard.h, docs/CONFIGURATION.md "ingress").
+struct IngressSettings {
+  std::uint64_t connection_rate_per_s = 2'000;
+  std::uint64_t connection_burst = 4'000;
+  std::uint64_t connection_cancel_rate_per_s = 20'000;
+  std::uint64_t connection_cancel_burst = 40'000;
+  std::uint64_t account_rate_per_s = 200;
+  std::uint64_t account_burst = 400;
+  std::uint64_t max_connections_tracked = 4'096;
+  std::uint64_t max_accounts_tracked = 65'536;
+  std::uint64_t breaker_multiple = 10;  // 0 disables the breaker
+  std::uint64_t breaker_min_baseline_per_s = 50;
+  std::int64_t breaker_baseline_window_ms = 20'000;
+  std::int64_t breaker_current_window_ms = 1'000;
+  std::uint64_t breaker_fee_floor_start = 0;  // 0: twice the genesis min_tx_fee (at least 2)
+  std::int64_t breaker_floor_step_ms = 1'000;
+  std::uint64_t breaker_relax_steps = 3;
+
+  bool operator==(const IngressSettings&) const = default;
+};
+
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
 
 std::string_view log_level_name(LogLevel level);
@@ -107,6 +128,7 @@ struct NodeConfig {
   StorageSettings storage;
   SyncSettings sync;
   ApiSettings api;
+  IngressSettings ingress;
   std::uint32_t verify_threads = 1;
   std::uint32_t io_threads = 1;
   LogLevel log_level = LogLevel::kInfo;

@@ -96,6 +96,7 @@ struct ServerState {
   ApiHandlers handlers;
   std::atomic<std::size_t> open_sessions{0};
   std::atomic<std::size_t> open_streams{0};
+  std::atomic<std::uint64_t> connections_accepted{0};
 };
 
 class HttpApi::Session : public std::enable_shared_from_this<HttpApi::Session> {
@@ -104,7 +105,8 @@ class HttpApi::Session : public std::enable_shared_from_this<HttpApi::Session> {
       : stream_(std::move(socket)),
         state_(std::move(state)),
         options_(state_->options),
-        handlers_(state_->handlers) {
+        handlers_(state_->handlers),
+        connection_id_(state_->connections_accepted.fetch_add(1) + 1) {
     state_->open_sessions.fetch_add(1);
   }
   ~Session() { state_->open_sessions.fetch_sub(1); }
@@ -212,6 +214,7 @@ class HttpApi::Session : public std::enable_shared_from_this<HttpApi::Session> {
     request.path = std::move(target);
     request.body = std::move(request_.body());
     request.body_is_json = is_json_media_type(request_[http::field::content_type]);
+    request.connection_id = connection_id_;
     bool keep_alive = request_.keep_alive();
     handlers_.handle(std::move(request), [self = shared_from_this(),
                                           keep_alive](ApiResponse response) {
@@ -240,6 +243,7 @@ class HttpApi::Session : public std::enable_shared_from_this<HttpApi::Session> {
       message->body() =
           response.body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     }
+    for (const auto& [name, value] : response.headers) message->set(name, value);
     // 426 Upgrade Required names the WebSocket version the server speaks (RFC 6455 4.4).
     if (response.status == 426) message->set(http::field::sec_websocket_version, "13");
     message->keep_alive(keep_alive);
@@ -260,6 +264,7 @@ class HttpApi::Session : public std::enable_shared_from_this<HttpApi::Session> {
   std::shared_ptr<ServerState> state_;
   const ApiOptions& options_;    // in state_
   const ApiHandlers& handlers_;  // in state_
+  const std::uint64_t connection_id_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::request<http::string_body> request_;

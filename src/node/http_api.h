@@ -12,6 +12,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>
@@ -40,6 +42,9 @@ struct ApiRequest {
   std::map<std::string, std::string> query;  // decoded; a repeated key keeps its last value
   std::string body;
   bool body_is_json = false;  // Content-Type application/json (any case, with parameters)
+  // The connection it came on, unique for the server's lifetime: what per-connection limits key
+  // on.
+  std::uint64_t connection_id = 0;
 };
 
 struct ApiResponse {
@@ -55,6 +60,7 @@ struct ApiResponse {
   }
 
   unsigned status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra ones (Retry-After)
   nlohmann::json body;
   std::optional<std::string> text;
   std::string text_content_type;

@@ -93,6 +93,40 @@ ApiOptions api_options(const NodeConfig& config) {
   return api;
 }
 
+IngressOptions ingress_options(const IngressSettings& settings, const exchange::Genesis& genesis) {
+  IngressOptions options;
+  options.connection = {settings.connection_rate_per_s, settings.connection_burst};
+  options.connection_cancel = {settings.connection_cancel_rate_per_s,
+                               settings.connection_cancel_burst};
+  options.account = {settings.account_rate_per_s, settings.account_burst};
+  options.max_connections_tracked = settings.max_connections_tracked;
+  options.max_accounts_tracked = settings.max_accounts_tracked;
+  BreakerOptions& breaker = options.breaker;
+  breaker.multiple = settings.breaker_multiple;
+  breaker.min_baseline_per_s = settings.breaker_min_baseline_per_s;
+  breaker.baseline_window_ms = settings.breaker_baseline_window_ms;
+  breaker.current_window_ms = settings.breaker_current_window_ms;
+  // A floor at the minimum fee would refuse nothing: by default it starts at twice that.
+  const auto min_fee =
+      static_cast<std::uint64_t>(std::max<exchange::Amount>(genesis.min_tx_fee, 1));
+  breaker.fee_floor_start =
+      settings.breaker_fee_floor_start > 0 ? settings.breaker_fee_floor_start : 2 * min_fee;
+  breaker.floor_step_ms = settings.breaker_floor_step_ms;
+  breaker.relax_steps = settings.breaker_relax_steps;
+  return options;
+}
+
+// Cancels and the rest, each in the order given; what does not decode goes with the rest (the
+// verification workers refuse it).
+std::pair<std::vector<Bytes>, std::vector<Bytes>> split_cancels(std::vector<Bytes> transactions) {
+  std::pair<std::vector<Bytes>, std::vector<Bytes>> parts;
+  for (Bytes& bytes : transactions) {
+    auto tx = exchange::Transaction::decode(bytes);
+    (tx.is_ok() && tx->is_cancel() ? parts.first : parts.second).push_back(std::move(bytes));
+  }
+  return parts;
+}
+
 storage::StorageOptions storage_options(const NodeConfig& config) {
   storage::StorageOptions options;
   options.retain_blocks = config.storage.retain_blocks;
@@ -124,6 +158,7 @@ class Validator {
   std::unique_ptr<Core> core_;
   // Declared after the core so it is destroyed first: its workers post to the core.
   VerifyPool verify_pool_;
+  IngressGuard ingress_;
   std::unique_ptr<ApiRoutes> routes_;
   std::unique_ptr<HttpApi> api_;
   WireLimits wire_limits_;
@@ -141,7 +176,8 @@ Validator::Validator(const NodeConfig& config, const RunOptions& run_options,
       storage_(std::move(storage)),
       admitted_(std::move(admitted)),
       metrics_(genesis_.markets.size()),
-      verify_pool_(genesis_.chain_id, config.verify_threads, 10'000, 200'000) {
+      verify_pool_(genesis_.chain_id, config.verify_threads, 10'000, 200'000),
+      ingress_(ingress_options(config.ingress, genesis_)) {
   transport_ = std::make_unique<net::Transport>(
       io_, transport_config(config, genesis_.chain_id), identity_,
       [this](std::uint32_t peer, Bytes frame) { on_frame(peer, std::move(frame)); },
@@ -152,7 +188,8 @@ Validator::Validator(const NodeConfig& config, const RunOptions& run_options,
   wire_limits_ = options.wire;
   core_ = std::make_unique<Core>(std::move(options), genesis_, identity_, *storage_,
                                  std::move(journal), *transport_, metrics_);
-  routes_ = std::make_unique<ApiRoutes>(genesis_, *core_, verify_pool_, *transport_, metrics_);
+  routes_ =
+      std::make_unique<ApiRoutes>(genesis_, *core_, verify_pool_, *transport_, metrics_, ingress_);
   api_ = std::make_unique<HttpApi>(io_, api_options(config), api_handlers());
   routes_->set_server(api_.get());
 }
@@ -191,14 +228,22 @@ void Validator::on_frame(std::uint32_t peer, Bytes frame) {
     return;
   }
   if (auto* batch = std::get_if<TransactionBatch>(&*message)) {
-    (void)verify_pool_.submit(
-        std::move(batch->transactions), [this](std::vector<Result<VerifiedTransaction>> verdicts) {
-          GossipedTransactions verified;
-          for (auto& verdict : verdicts) {
-            if (verdict.is_ok()) verified.transactions.push_back(std::move(verdict).value());
-          }
-          if (!verified.transactions.empty()) (void)core_->post(std::move(verified));
-        });  // a full pool drops gossip: the origin still holds the transactions
+    // Gossiped cancels are verified ahead of the rest (and of a flood's gossip): whichever
+    // validator leads next must have them for its block.
+    auto [cancels, others] = split_cancels(std::move(batch->transactions));
+    for (std::vector<Bytes>* part : {&cancels, &others}) {
+      if (part->empty()) continue;
+      (void)verify_pool_.submit(
+          std::move(*part),
+          [this](std::vector<Result<VerifiedTransaction>> verdicts) {
+            GossipedTransactions verified;
+            for (auto& verdict : verdicts) {
+              if (verdict.is_ok()) verified.transactions.push_back(std::move(verdict).value());
+            }
+            if (!verified.transactions.empty()) (void)core_->post(std::move(verified));
+          },
+          /*urgent=*/part == &cancels);  // a full pool drops gossip: the origin still has it
+    }
     return;
   }
   (void)core_->post(PeerMessage{peer, std::move(message).value()});  // full: consensus resends

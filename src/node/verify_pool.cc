@@ -16,9 +16,9 @@ VerifyPool::~VerifyPool() {
   for (std::thread& worker : workers_) worker.join();
 }
 
-bool VerifyPool::submit(std::vector<Bytes> transactions, Done done) {
+bool VerifyPool::submit(std::vector<Bytes> transactions, Done done, bool urgent) {
   Job job{std::move(transactions), std::move(done)};
-  return jobs_.try_push(job);
+  return urgent ? jobs_.try_push_urgent(job) : jobs_.try_push(job);
 }
 
 void VerifyPool::work() {

@@ -29,8 +29,9 @@ class VerifyPool {
   VerifyPool(const VerifyPool&) = delete;
   VerifyPool& operator=(const VerifyPool&) = delete;
 
-  // False when the queue is full: the caller reports overload, nothing was queued.
-  bool submit(std::vector<Bytes> transactions, Done done);
+  // False when the queue is full: the caller reports overload, nothing was queued. Urgent jobs
+  // (cancels) are verified before every ordinary one queued, and have a bound of their own.
+  bool submit(std::vector<Bytes> transactions, Done done, bool urgent = false);
   std::size_t queued() const { return jobs_.size(); }
   // Signatures checked (cache hits excluded), and transactions found in the cache.
   std::uint64_t verifications() const { return verifications_.load(std::memory_order_relaxed); }

@@ -73,6 +73,8 @@ TEST(NodeConfigTest, RequiredFieldsAloneGiveTheDocumentedDefaults) {
   EXPECT_EQ(config->storage.retain_blocks, 100'000u);
   EXPECT_EQ(config->sync.max_blocks_per_response, 256u);
   EXPECT_EQ(config->api.max_connections, 256u);
+  EXPECT_EQ(config->ingress.breaker_multiple, 10u);
+  EXPECT_EQ(config->ingress.account_rate_per_s, 200u);
   EXPECT_EQ(config->verify_threads, 1u);
   EXPECT_EQ(config->log_level, LogLevel::kInfo);
 }
@@ -116,6 +118,21 @@ TEST(NodeConfigTest, WrittenConfigurationParsesBackUnchanged) {
   json["storage"] = {{"snapshot_interval_blocks", 10}, {"retain_blocks", 20}};
   json["sync"] = {{"lag_threshold_blocks", 4}, {"max_blocks_per_response", 8}};
   json["api"] = {{"max_body_bytes", 1024}, {"max_connections", 2}};
+  json["ingress"] = {{"connection_rate_per_s", 5},
+                     {"connection_burst", 6},
+                     {"connection_cancel_rate_per_s", 7},
+                     {"connection_cancel_burst", 8},
+                     {"account_rate_per_s", 9},
+                     {"account_burst", 10},
+                     {"max_connections_tracked", 11},
+                     {"max_accounts_tracked", 12},
+                     {"breaker_multiple", 0},
+                     {"breaker_min_baseline_per_s", 13},
+                     {"breaker_baseline_window_ms", 14'000},
+                     {"breaker_current_window_ms", 500},
+                     {"breaker_fee_floor_start", 15},
+                     {"breaker_floor_step_ms", 250},
+                     {"breaker_relax_steps", 2}};
   json["verify_threads"] = 4;
   json["io_threads"] = 2;
   json["log_level"] = "debug";
@@ -125,6 +142,8 @@ TEST(NodeConfigTest, WrittenConfigurationParsesBackUnchanged) {
   EXPECT_EQ(config->consensus.max_timeout_ms, 9000);
   EXPECT_EQ(config->api_listen, (HostPort{"::1", 28000}));
   EXPECT_EQ(config->log_level, LogLevel::kDebug);
+  EXPECT_EQ(config->ingress.breaker_fee_floor_start, 15u);
+  EXPECT_EQ(config->ingress.breaker_multiple, 0u) << "0 is allowed: the breaker is off";
   auto again = parse_node_config(to_json(*config), "/elsewhere");
   ASSERT_TRUE(again.is_ok()) << again.status().to_string();
   EXPECT_EQ(*again, *config);
@@ -242,6 +261,26 @@ TEST(NodeConfigTest, LimitsArePositiveAndConsistent) {
   json = valid_config();
   json["chain_id"] = "";
   expect_error(json, "chain_id must be 1..64 characters");
+}
+
+TEST(NodeConfigTest, IngressLimitsAreInRangeAndTheBaselineSlowerThanTheCurrentRate) {
+  for (const char* field : {"connection_rate_per_s", "connection_burst",
+                            "connection_cancel_rate_per_s", "account_burst", "max_accounts_tracked",
+                            "breaker_min_baseline_per_s", "breaker_relax_steps"}) {
+    Json json = valid_config();
+    json["ingress"] = {{field, 0}};
+    expect_error(json, std::string("ingress.") + field + " must be in 1..");
+  }
+  Json json = valid_config();
+  json["ingress"] = {{"account_rate_per_s", 2'000'000'000}};
+  expect_error(json, "ingress.account_rate_per_s must be in 1..1000000000");
+  json["ingress"] = {{"breaker_current_window_ms", 5}};
+  expect_error(json, "ingress.breaker_current_window_ms must be in 10..60000");
+  json["ingress"] = {{"breaker_baseline_window_ms", 1'000}};
+  expect_error(json,
+               "ingress.breaker_baseline_window_ms must exceed ingress.breaker_current_window_ms");
+  json["ingress"] = {{"breaker_multipl", 10}};
+  expect_error(json, "ingress.breaker_multipl is not a known field");
 }
 
 TEST(NodeConfigTest, FitsTheGenesisItNames) {

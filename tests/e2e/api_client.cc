@@ -150,6 +150,18 @@ nlohmann::json transaction_json(const exchange::Transaction& tx, const exchange:
           {"signature", tx.signature.hex()}};
 }
 
+std::string length_prefixed(const std::vector<exchange::Transaction>& txs) {
+  std::string body;
+  for (const exchange::Transaction& tx : txs) {
+    std::string bytes = binary_body(tx);
+    for (int shift = 0; shift < 32; shift += 8) {
+      body += static_cast<char>((bytes.size() >> shift) & 0xff);
+    }
+    body += bytes;
+  }
+  return body;
+}
+
 HttpReply submit(std::uint16_t port, const exchange::Transaction& tx, const std::string& query) {
   return http_request(port, "POST", "/v1/tx" + query, binary_body(tx));
 }

@@ -67,6 +67,8 @@ exchange::OrderRef by_order_id(exchange::OrderId id);
 
 // The canonical encoding as a request body.
 std::string binary_body(const exchange::Transaction& tx);
+// The binary form of POST /v1/txs: each encoding after its length, 4 bytes little endian.
+std::string length_prefixed(const std::vector<exchange::Transaction>& txs);
 // The JSON form of POST /v1/tx.
 nlohmann::json transaction_json(const exchange::Transaction& tx, const exchange::Genesis& genesis);
 

@@ -28,19 +28,6 @@ json balance(exchange::Amount available, exchange::Amount locked) {
   return {{"available", available}, {"locked", locked}};
 }
 
-// The binary form of POST /v1/txs: each encoding after its length, 4 bytes little endian.
-std::string length_prefixed(const std::vector<exchange::Transaction>& txs) {
-  std::string body;
-  for (const exchange::Transaction& tx : txs) {
-    std::string bytes = binary_body(tx);
-    for (int shift = 0; shift < 32; shift += 8) {
-      body += static_cast<char>((bytes.size() >> shift) & 0xff);
-    }
-    body += bytes;
-  }
-  return body;
-}
-
 json accepted(const exchange::Transaction& tx) {
   return {{"status", "accepted"}, {"hash", tx.id().hex()}};
 }

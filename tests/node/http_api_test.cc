@@ -262,6 +262,22 @@ TEST_F(NodeHttpApiTest, RequestPartsReachTheHandler) {
   EXPECT_EQ(requests[2].method, HttpMethod::kGet);
 }
 
+// Per-connection limits key on the connection id: the same for every request of a keep-alive
+// connection, different for another connection.
+TEST_F(NodeHttpApiTest, RequestsNameTheConnectionTheyCameOn) {
+  start();
+  Client first(port_);
+  Client second(port_);
+  EXPECT_EQ(first.request(http::verb::get, "/a").status, 200u);
+  EXPECT_EQ(second.request(http::verb::get, "/b").status, 200u);
+  EXPECT_EQ(first.request(http::verb::get, "/c").status, 200u);
+  std::vector<ApiRequest> requests = recorder_.requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_NE(requests[0].connection_id, 0u);
+  EXPECT_EQ(requests[0].connection_id, requests[2].connection_id);
+  EXPECT_NE(requests[0].connection_id, requests[1].connection_id);
+}
+
 // Media types are case-insensitive (RFC 9110, 8.3.1): "Application/JSON" is JSON. Regression
 // test: the API once compared them case-sensitively and refused such a body as garbage.
 TEST_F(NodeHttpApiTest, ContentTypeIsMatchedWithoutRegardToCase) {
@@ -297,29 +313,46 @@ TEST_F(NodeHttpApiTest, AReplyFromAnotherThreadLaterIsDelivered) {
   EXPECT_EQ(recorder_.requests()[1].body, "next");
 }
 
-TEST_F(NodeHttpApiTest, PlainTextRepliesKeepTheirContentType) {
+// One request to a server whose every reply is `answer`; the raw response.
+http::response<http::string_body> raw_exchange(asio::io_context& server_io, ApiResponse answer,
+                                               http::verb method, const std::string& target) {
   ApiHandlers handlers;
-  handlers.handle = [](ApiRequest, ApiHandlers::Reply reply) {
-    reply(ApiResponse::plain(200, "metric 1\n", "text/plain; version=0.0.4"));
-  };
+  handlers.handle = [answer](ApiRequest, ApiHandlers::Reply reply) { reply(answer); };
   handlers.stream_request = [](const std::shared_ptr<StreamSession>&, Json) {};
   handlers.stream_closed = [](std::uint64_t) {};
-  HttpApi api(io_, ApiOptions{}, handlers);
-  ASSERT_TRUE(api.start().is_ok());
-  std::thread server([this] { io_.run(); });
+  HttpApi api(server_io, ApiOptions{}, handlers);
+  EXPECT_TRUE(api.start().is_ok());
+  std::thread server([&server_io] { server_io.run(); });
   asio::io_context io;
   beast::tcp_stream stream(io);
   stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), api.port()));
-  http::request<http::string_body> request{http::verb::get, "/metrics", 11};
+  http::request<http::string_body> request{method, target, 11};
   http::write(stream, request);
   beast::flat_buffer buffer;
   http::response<http::string_body> response;
   http::read(stream, buffer, response);
+  api.stop();
+  server_io.stop();
+  server.join();
+  return response;
+}
+
+TEST_F(NodeHttpApiTest, PlainTextRepliesKeepTheirContentType) {
+  http::response<http::string_body> response =
+      raw_exchange(io_, ApiResponse::plain(200, "metric 1\n", "text/plain; version=0.0.4"),
+                   http::verb::get, "/metrics");
   EXPECT_EQ(response.body(), "metric 1\n");
   EXPECT_EQ(response[http::field::content_type], "text/plain; version=0.0.4");
-  api.stop();
-  io_.stop();
-  server.join();
+}
+
+TEST_F(NodeHttpApiTest, ExtraHeadersOfAReplyAreSent) {
+  ApiResponse answer(429, {{"status", "rejected"}});
+  answer.headers.emplace_back("Retry-After", "1");
+  http::response<http::string_body> response =
+      raw_exchange(io_, answer, http::verb::post, "/v1/tx");
+  EXPECT_EQ(response.result_int(), 429u);
+  EXPECT_EQ(response["Retry-After"], "1");
+  EXPECT_EQ(response[http::field::content_type], "application/json");
 }
 
 TEST_F(NodeHttpApiTest, RefusesABodyOverTheLimit) {

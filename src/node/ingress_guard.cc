@@ -1,0 +1,225 @@
+#include "node/ingress_guard.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+namespace ballast::node {
+
+namespace {
+
+constexpr std::uint64_t kMilli = 1'000;
+
+Status exhausted(std::string message, std::string_view reason) {
+  return Status(StatusCode::kResourceExhausted, std::move(message)).with_reason(reason);
+}
+
+std::string describe(const BucketLimits& limits) {
+  return std::to_string(limits.rate_per_s) + " transactions/s (burst " +
+         std::to_string(limits.burst) + ")";
+}
+
+}  // namespace
+
+// --- TokenBucket --------------------------------------------------------------------------------
+
+TokenBucket::TokenBucket(BucketLimits limits, std::int64_t now_ms)
+    : limits_(limits), milli_tokens_(limits.burst * kMilli), refilled_at_ms_(now_ms) {
+  BALLAST_ASSERT(limits_.rate_per_s > 0 && limits_.burst > 0);
+  BALLAST_ASSERT(limits_.burst <= std::numeric_limits<std::uint64_t>::max() / kMilli);
+}
+
+// A rate of R per second is R milli-tokens per millisecond: integers throughout.
+void TokenBucket::refill(std::int64_t now_ms) {
+  if (now_ms <= refilled_at_ms_) return;  // a clock that stood still (or stepped back) adds none
+  const std::uint64_t capacity = limits_.burst * kMilli;
+  const auto elapsed_ms = static_cast<std::uint64_t>(now_ms - refilled_at_ms_);
+  refilled_at_ms_ = now_ms;
+  if (elapsed_ms >= capacity / limits_.rate_per_s + 1) {
+    milli_tokens_ = capacity;  // long idle: full (and no overflow computing it)
+    return;
+  }
+  milli_tokens_ = std::min(capacity, milli_tokens_ + elapsed_ms * limits_.rate_per_s);
+}
+
+bool TokenBucket::take(std::int64_t now_ms) {
+  refill(now_ms);
+  if (milli_tokens_ < kMilli) return false;
+  milli_tokens_ -= kMilli;
+  return true;
+}
+
+std::uint64_t TokenBucket::tokens(std::int64_t now_ms) {
+  refill(now_ms);
+  return milli_tokens_ / kMilli;
+}
+
+// --- IngressBreaker -----------------------------------------------------------------------------
+
+IngressBreaker::IngressBreaker(BreakerOptions options)
+    : options_(options),
+      slot_ms_(std::max<std::int64_t>(1, options.current_window_ms / kBreakerSlots)),
+      slots_per_step_(std::max<std::int64_t>(1, options.floor_step_ms / slot_ms_)) {
+  BALLAST_ASSERT(options_.baseline_window_ms > 0 && options_.current_window_ms > 0);
+  BALLAST_ASSERT(options_.fee_floor_start > 0 && options_.relax_steps > 0);
+}
+
+double IngressBreaker::rate_of(std::uint64_t arrivals, std::int64_t window_ms) const {
+  return static_cast<double>(arrivals) * 1'000.0 / static_cast<double>(window_ms);
+}
+
+std::uint64_t IngressBreaker::window_arrivals() const {
+  std::uint64_t total = 0;
+  for (std::uint64_t count : slots_) total += count;
+  return total;
+}
+
+double IngressBreaker::threshold_per_s() const {
+  return static_cast<double>(options_.multiple) *
+         std::max(baseline_per_s_, static_cast<double>(options_.min_baseline_per_s));
+}
+
+// Replays the slot boundaries between the last call and now, so that lazy time (nothing
+// arrives, nobody asks) reaches the same state as a clock that ticked every slot.
+void IngressBreaker::advance(std::int64_t now_ms) {
+  BALLAST_ASSERT(now_ms >= 0);
+  const std::int64_t slot = now_ms / slot_ms_;
+  if (!slot_) slot_ = slot;
+  while (*slot_ < slot) {
+    if (!tripped_ && window_arrivals() == 0) {
+      // Quiet and closed: only the baseline changes, decaying towards zero, in closed form.
+      const double keep = 1.0 - std::min(1.0, static_cast<double>(slot_ms_) /
+                                                  static_cast<double>(options_.baseline_window_ms));
+      baseline_per_s_ *= std::pow(keep, static_cast<double>(slot - *slot_));
+      slot_ = slot;
+      return;
+    }
+    finish_slot();
+  }
+}
+
+// The baseline is fed the slot that leaves the current window, never one still in it: it is the
+// rate before the last window, so a flood that builds up over the window cannot lift the
+// threshold out of its own reach before the window has seen it whole.
+void IngressBreaker::finish_slot() {
+  slot_ = *slot_ + 1;
+  std::uint64_t& leaving = slots_[*slot_ % kBreakerSlots];
+  if (!tripped_) {
+    const double weight = std::min(
+        1.0, static_cast<double>(slot_ms_) / static_cast<double>(options_.baseline_window_ms));
+    baseline_per_s_ += (rate_of(leaving, slot_ms_) - baseline_per_s_) * weight;
+  }
+  leaving = 0;
+  if (tripped_ && (*slot_ - tripped_at_slot_) % slots_per_step_ == 0) step();
+}
+
+void IngressBreaker::step() {
+  const double current = rate_of(window_arrivals(), slot_ms_ * kBreakerSlots);
+  if (current >= threshold_per_s()) {
+    calm_steps_ = 0;
+    if (fee_floor_ <= std::numeric_limits<std::uint64_t>::max() / 2) fee_floor_ *= 2;
+    return;
+  }
+  calm_steps_ += 1;
+  if (calm_steps_ >= options_.relax_steps) {
+    tripped_ = false;
+    fee_floor_ = 0;
+    calm_steps_ = 0;
+    return;
+  }
+  fee_floor_ = std::max(fee_floor_ / 2, options_.fee_floor_start);
+}
+
+bool IngressBreaker::admit(bool is_cancel, std::uint64_t fee, std::int64_t now_ms) {
+  if (options_.multiple == 0) return true;
+  advance(now_ms);
+  slots_[*slot_ % kBreakerSlots] += 1;
+  if (!tripped_ && rate_of(window_arrivals(), slot_ms_ * kBreakerSlots) >= threshold_per_s()) {
+    tripped_ = true;
+    tripped_at_slot_ = *slot_;
+    fee_floor_ = options_.fee_floor_start;
+    calm_steps_ = 0;
+    trips_ += 1;
+  }
+  return !tripped_ || is_cancel || fee >= fee_floor_;
+}
+
+BreakerState IngressBreaker::state(std::int64_t now_ms) {
+  if (options_.multiple > 0) advance(now_ms);
+  BreakerState state;
+  state.tripped = tripped_;
+  state.fee_floor = fee_floor_;
+  state.arrival_per_s = rate_of(window_arrivals(), slot_ms_ * kBreakerSlots);
+  state.baseline_per_s = baseline_per_s_;
+  state.threshold_per_s = threshold_per_s();
+  state.trips = trips_;
+  return state;
+}
+
+// --- IngressGuard -------------------------------------------------------------------------------
+
+IngressGuard::IngressGuard(IngressOptions options)
+    : options_(options),
+      breaker_(options.breaker),
+      connections_(options.connection, options.max_connections_tracked),
+      connection_cancels_(options.connection_cancel, options.max_connections_tracked),
+      accounts_(options.account, options.max_accounts_tracked) {}
+
+IngressVerdict IngressGuard::admit_arrival(std::uint64_t connection, const IngressClaim& claim,
+                                           std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  // The breaker first: what it refuses costs the connection nothing.
+  const bool passes = breaker_.admit(claim.is_cancel, claim.fee, now_ms);
+  const std::uint64_t floor = breaker_.fee_floor();
+  if (!passes) {
+    refused_breaker_ += 1;
+    return {exhausted("ingress breaker tripped (arrivals jumped to " +
+                          std::to_string(options_.breaker.multiple) +
+                          "x their trailing rate): only cancels and transactions with a fee of "
+                          "at least " +
+                          std::to_string(floor) + " are admitted; fee " +
+                          std::to_string(claim.fee) + " is below",
+                      "ingress_breaker"),
+            floor};
+  }
+  BucketTable<std::uint64_t>& table = claim.is_cancel ? connection_cancels_ : connections_;
+  if (!table.take(connection, now_ms)) {
+    refused_connection_ += 1;
+    const BucketLimits& limits = claim.is_cancel ? options_.connection_cancel : options_.connection;
+    return {
+        exhausted(std::string("rate limited: this connection sent more ") +
+                      (claim.is_cancel ? "cancels" : "transactions") + " than " + describe(limits),
+                  "rate_limited"),
+        floor};
+  }
+  return {Status::ok(), floor};
+}
+
+IngressVerdict IngressGuard::admit_verified(const PublicKey& account, bool is_cancel,
+                                            std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  const std::uint64_t floor = breaker_.fee_floor();
+  if (is_cancel || accounts_.take(account, now_ms)) return {Status::ok(), floor};
+  refused_account_ += 1;
+  return {exhausted("rate limited: this account sent more transactions than " +
+                        describe(options_.account),
+                    "rate_limited"),
+          floor};
+}
+
+IngressStats IngressGuard::stats(std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  IngressStats stats;
+  stats.breaker = breaker_.state(now_ms);
+  stats.refused_connection = refused_connection_;
+  stats.refused_account = refused_account_;
+  stats.refused_breaker = refused_breaker_;
+  stats.connections_tracked = connections_.size();
+  stats.accounts_tracked = accounts_.size();
+  stats.bucket_evictions =
+      connections_.evictions() + connection_cancels_.evictions() + accounts_.evictions();
+  return stats;
+}
+
+}  // namespace ballast::node

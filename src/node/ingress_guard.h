@@ -1,0 +1,226 @@
+// The node's ingress defenses (docs/API.md "Ingress defenses"): token buckets per API connection
+// and per account, and the ingress breaker that, when arrivals jump to a multiple of their
+// trailing rate, admits only cancels and transactions paying at least a rising fee floor.
+//
+// Sans-IO: no clock, socket or thread of its own. Time comes in as `now_ms` (any monotonic
+// millisecond clock), so every rule is testable step by step. IngressGuard is the one object
+// the API shares between its I/O and verification threads; it takes a mutex, the parts below
+// it do not. Every table is bounded; what happens at the bound is defined below.
+//
+// It must never refuse a cancel for lack of the ordinary budget: cancels let market makers pull
+// quotes during the very flood these defenses are for.
+#pragma once
+
+#include <cstdint>
+#include <iterator>
+#include <list>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+#include "base/assert.h"
+#include "base/status.h"
+#include "crypto/keys.h"
+
+namespace ballast::node {
+
+struct BucketLimits {
+  std::uint64_t rate_per_s = 0;  // tokens added per second
+  std::uint64_t burst = 0;       // capacity; a new bucket starts full
+
+  bool operator==(const BucketLimits&) const = default;
+};
+
+// A token bucket in integer milli-tokens: one transaction costs one token.
+class TokenBucket {
+ public:
+  TokenBucket(BucketLimits limits, std::int64_t now_ms);
+  // Takes a token if there is one; false (and nothing taken) otherwise.
+  bool take(std::int64_t now_ms);
+  std::uint64_t tokens(std::int64_t now_ms);  // whole tokens available
+
+ private:
+  void refill(std::int64_t now_ms);
+
+  BucketLimits limits_;
+  std::uint64_t milli_tokens_;
+  std::int64_t refilled_at_ms_;
+};
+
+// One bucket per key, at most `capacity` keys. A new key beyond the bound evicts the least
+// recently used one. That entry had been idle longest, so it has most likely refilled (and
+// forgetting a full bucket loses nothing); if it had not, its owner starts over with a full
+// bucket: the bound can only make the limit more lenient for someone, never refuse anyone.
+template <typename Key>
+class BucketTable {
+ public:
+  BucketTable(BucketLimits limits, std::size_t capacity) : limits_(limits), capacity_(capacity) {
+    BALLAST_ASSERT(capacity_ > 0);
+  }
+
+  bool take(const Key& key, std::int64_t now_ms) { return bucket(key, now_ms).take(now_ms); }
+  std::size_t size() const { return entries_.size(); }
+  std::uint64_t evictions() const { return evictions_; }
+  bool contains(const Key& key) const { return entries_.contains(key); }
+
+ private:
+  using Recency = std::list<Key>;  // most recently used first
+  struct Entry {
+    TokenBucket bucket;
+    typename Recency::iterator position;
+  };
+
+  TokenBucket& bucket(const Key& key, std::int64_t now_ms) {
+    auto it = entries_.find(key);
+    if (it != entries_.end()) {
+      recency_.splice(recency_.begin(), recency_, it->second.position);
+      return it->second.bucket;
+    }
+    if (entries_.size() >= capacity_) {
+      entries_.erase(recency_.back());
+      recency_.pop_back();
+      evictions_ += 1;
+    }
+    recency_.push_front(key);
+    auto [inserted, fresh] =
+        entries_.emplace(key, Entry{TokenBucket(limits_, now_ms), recency_.begin()});
+    BALLAST_ASSERT(fresh && entries_.size() <= capacity_ && recency_.size() == entries_.size());
+    return inserted->second.bucket;
+  }
+
+  BucketLimits limits_;
+  std::size_t capacity_;
+  std::map<Key, Entry> entries_;
+  Recency recency_;
+  std::uint64_t evictions_ = 0;
+};
+
+struct BreakerOptions {
+  std::uint64_t multiple = 10;  // trips at this multiple of the baseline; 0 disables the breaker
+  std::uint64_t min_baseline_per_s = 50;     // the baseline is never taken as lower than this
+  std::int64_t baseline_window_ms = 20'000;  // time constant of the trailing (baseline) rate
+  std::int64_t current_window_ms = 1'000;    // the window of the current rate
+  std::uint64_t fee_floor_start = 2;         // the floor when it trips
+  std::int64_t floor_step_ms = 1'000;        // the floor doubles or halves once per step
+  std::uint64_t relax_steps = 3;             // calm steps in a row that close the breaker
+
+  bool operator==(const BreakerOptions&) const = default;
+};
+
+// Slots of the current window: the rate's resolution.
+inline constexpr std::int64_t kBreakerSlots = 10;
+
+struct BreakerState {
+  bool tripped = false;
+  std::uint64_t fee_floor = 0;  // while tripped: the least fee admitted (cancels aside)
+  double arrival_per_s = 0;     // over the current window
+  double baseline_per_s = 0;    // trailing, frozen while tripped
+  double threshold_per_s = 0;   // arrivals at which it trips (multiple x the effective baseline)
+  std::uint64_t trips = 0;      // since start
+};
+
+// The ingress breaker. Rules (docs/API.md):
+// - Every transaction offered counts as an arrival, admitted or not, so a flood that is being
+//   refused still holds the breaker open.
+// - The current rate is the arrivals of the last `current_window_ms` (in kBreakerSlots slots).
+//   The baseline is an exponentially weighted rate with time constant `baseline_window_ms`,
+//   fed each slot as it leaves the current window (so it is the rate before the window), and
+//   only while the breaker is closed.
+// - It trips when the current rate reaches `multiple` x max(baseline, min_baseline_per_s).
+// - Tripped, it admits cancels always and others only with fee >= the floor. The floor starts
+//   at `fee_floor_start`; at every `floor_step_ms` after the trip it doubles if the current rate
+//   is still at or above the threshold, else it halves (not below the start); `relax_steps` calm
+//   steps in a row close the breaker.
+class IngressBreaker {
+ public:
+  explicit IngressBreaker(BreakerOptions options);
+  // Counts an arrival; whether it may pass (it says nothing about buckets).
+  bool admit(bool is_cancel, std::uint64_t fee, std::int64_t now_ms);
+  BreakerState state(std::int64_t now_ms);
+  // As of the last call that took a time: 0 while closed.
+  std::uint64_t fee_floor() const { return fee_floor_; }
+
+ private:
+  void advance(std::int64_t now_ms);
+  void finish_slot();
+  void step();
+  std::uint64_t window_arrivals() const;
+  double rate_of(std::uint64_t arrivals, std::int64_t window_ms) const;
+  double threshold_per_s() const;
+
+  BreakerOptions options_;
+  std::int64_t slot_ms_;
+  std::int64_t slots_per_step_;
+  std::uint64_t slots_[kBreakerSlots] = {};
+  std::optional<std::int64_t> slot_;  // the current slot number (now_ms / slot_ms_)
+  double baseline_per_s_ = 0;
+  bool tripped_ = false;
+  std::int64_t tripped_at_slot_ = 0;
+  std::uint64_t fee_floor_ = 0;
+  std::uint64_t calm_steps_ = 0;
+  std::uint64_t trips_ = 0;
+};
+
+struct IngressOptions {
+  BucketLimits connection{2'000, 4'000};
+  BucketLimits connection_cancel{20'000, 40'000};  // cancels' own, larger, per-connection budget
+  BucketLimits account{200, 400};
+  std::size_t max_connections_tracked = 4'096;
+  std::size_t max_accounts_tracked = 65'536;
+  BreakerOptions breaker;
+};
+
+// What a transaction claims before its signature is checked (a claim only: see the buckets).
+struct IngressClaim {
+  bool is_cancel = false;
+  std::uint64_t fee = 0;
+};
+
+// An admission decision, and the fee floor at that moment (0 while the breaker is closed), which
+// every refusal reports so a client knows what would pass.
+struct IngressVerdict {
+  Status status;
+  std::uint64_t fee_floor = 0;
+};
+
+struct IngressStats {
+  BreakerState breaker;
+  std::uint64_t refused_connection = 0;  // per-connection bucket empty
+  std::uint64_t refused_account = 0;     // per-account bucket empty
+  std::uint64_t refused_breaker = 0;     // below the fee floor while tripped
+  std::size_t connections_tracked = 0;
+  std::size_t accounts_tracked = 0;
+  std::uint64_t bucket_evictions = 0;
+};
+
+// Thread-safe. Two checks, in the order the API meets a transaction:
+// - admit_arrival, before the signature check (cheap, so a flood is refused before it costs a
+//   verification): the breaker, and the connection's bucket (cancels use their own bucket
+//   there, because an unverified "cancel" is only a claim and must not be a free pass).
+// - admit_verified, once the signature proves the sender: the account's bucket. Charging an
+//   account only after that means nobody can drain someone else's budget. Cancels are exempt
+//   (they are signed, pay a fee, and the mempool bounds each sender's pending ones).
+// A refusal is resource_exhausted with reason `rate_limited` or `ingress_breaker`.
+class IngressGuard {
+ public:
+  explicit IngressGuard(IngressOptions options);
+  IngressVerdict admit_arrival(std::uint64_t connection, const IngressClaim& claim,
+                               std::int64_t now_ms);
+  IngressVerdict admit_verified(const PublicKey& account, bool is_cancel, std::int64_t now_ms);
+  IngressStats stats(std::int64_t now_ms);
+
+ private:
+  std::mutex mutex_;
+  IngressOptions options_;
+  IngressBreaker breaker_;
+  BucketTable<std::uint64_t> connections_;
+  BucketTable<std::uint64_t> connection_cancels_;
+  BucketTable<PublicKey> accounts_;
+  std::uint64_t refused_connection_ = 0;
+  std::uint64_t refused_account_ = 0;
+  std::uint64_t refused_breaker_ = 0;
+};
+
+}  // namespace ballast::node

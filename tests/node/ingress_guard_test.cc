@@ -1,0 +1,271 @@
+// The ingress defenses on a hand-driven clock: token buckets and their bounded tables, the
+// breaker's trip, cancel bypass, rising floor and relaxation, and the guard that combines them.
+#include "node/ingress_guard.h"
+
+#include <gtest/gtest.h>
+
+#include <limits>
+
+namespace ballast::node {
+namespace {
+
+PublicKey key_of(std::uint8_t n) {
+  PublicKey key;
+  key.bytes[0] = n;
+  return key;
+}
+
+// Offers `count` transactions spread evenly over [from_ms, from_ms + duration_ms); returns how
+// many the breaker let through.
+std::size_t offer(IngressBreaker& breaker, std::size_t count, std::int64_t from_ms,
+                  std::int64_t duration_ms, bool is_cancel = false, std::uint64_t fee = 1) {
+  std::size_t passed = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::int64_t at =
+        from_ms + static_cast<std::int64_t>(i) * duration_ms / static_cast<std::int64_t>(count);
+    passed += breaker.admit(is_cancel, fee, at) ? 1 : 0;
+  }
+  return passed;
+}
+
+// A steady 100/s for `seconds` from `from_ms`: the baseline the floods below jump from.
+void steady(IngressBreaker& breaker, std::int64_t from_ms, std::int64_t seconds) {
+  for (std::int64_t s = 0; s < seconds; ++s) offer(breaker, 100, from_ms + s * 1'000, 1'000);
+}
+
+BreakerOptions breaker_options() {
+  BreakerOptions options;
+  options.multiple = 10;
+  options.min_baseline_per_s = 20;
+  options.baseline_window_ms = 10'000;
+  options.current_window_ms = 1'000;
+  options.fee_floor_start = 4;
+  options.floor_step_ms = 1'000;
+  options.relax_steps = 3;
+  return options;
+}
+
+TEST(TokenBucketTest, StartsFullRefusesWhenEmptyAndRefillsAtItsRate) {
+  TokenBucket bucket({.rate_per_s = 10, .burst = 5}, 0);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(bucket.take(0)) << i;
+  EXPECT_FALSE(bucket.take(0)) << "the burst is spent";
+  EXPECT_FALSE(bucket.take(99)) << "10/s: a token every 100 ms";
+  EXPECT_TRUE(bucket.take(100));
+  EXPECT_FALSE(bucket.take(100));
+  EXPECT_EQ(bucket.tokens(1'000'000'000), 5u) << "a long idle refills to the burst, no more";
+}
+
+TEST(TokenBucketTest, AClockThatStepsBackAddsNothing) {
+  TokenBucket bucket({.rate_per_s = 1, .burst = 1}, 5'000);
+  EXPECT_TRUE(bucket.take(5'000));
+  EXPECT_FALSE(bucket.take(1'000));
+  EXPECT_FALSE(bucket.take(5'999));
+  EXPECT_TRUE(bucket.take(6'000));
+}
+
+TEST(BucketTableTest, EachKeyHasItsOwnBucket) {
+  BucketTable<int> table({.rate_per_s = 1, .burst = 2}, 16);
+  EXPECT_TRUE(table.take(1, 0));
+  EXPECT_TRUE(table.take(1, 0));
+  EXPECT_FALSE(table.take(1, 0));
+  EXPECT_TRUE(table.take(2, 0)) << "another key is not charged for the first";
+}
+
+TEST(BucketTableTest, BeyondItsCapacityTheLeastRecentlyUsedKeyIsForgotten) {
+  BucketTable<int> table({.rate_per_s = 1, .burst = 1}, 3);
+  for (int key = 1; key <= 3; ++key) EXPECT_TRUE(table.take(key, 0));
+  EXPECT_FALSE(table.take(1, 0)) << "key 1 is spent, and now the most recently used";
+  EXPECT_TRUE(table.take(4, 0)) << "a new key beyond the bound";
+  EXPECT_EQ(table.size(), 3u);
+  EXPECT_EQ(table.evictions(), 1u);
+  EXPECT_FALSE(table.contains(2)) << "2 was the least recently used";
+  EXPECT_TRUE(table.contains(1));
+  EXPECT_TRUE(table.contains(3));
+  EXPECT_FALSE(table.take(1, 0)) << "a tracked key keeps its state";
+  // The overflow behaviour: a forgotten key starts over with a full bucket (more lenient, never
+  // a refusal of anyone).
+  EXPECT_TRUE(table.take(2, 0));
+  EXPECT_EQ(table.size(), 3u);
+}
+
+TEST(IngressBreakerTest, SteadyLoadAndItsGradualRiseNeverTrip) {
+  IngressBreaker breaker(breaker_options());
+  steady(breaker, 0, 30);
+  for (std::int64_t s = 0; s < 30; ++s) {
+    // Doubling over 30 s is growth, not a flood.
+    offer(breaker, static_cast<std::size_t>(100 + 4 * s), 30'000 + s * 1'000, 1'000);
+  }
+  BreakerState state = breaker.state(60'000);
+  EXPECT_FALSE(state.tripped);
+  EXPECT_EQ(state.trips, 0u);
+  EXPECT_GT(state.baseline_per_s, 100.0) << "the baseline followed the rise";
+}
+
+TEST(IngressBreakerTest, AnIdleNodeIsNotTrippedByAFirstBurstBelowTheMinimumBaseline) {
+  IngressBreaker breaker(breaker_options());
+  // min_baseline 20/s x 10 = 200/s: a first burst of 150 at once is allowed.
+  EXPECT_EQ(offer(breaker, 150, 1'000, 10), 150u);
+  EXPECT_FALSE(breaker.state(1'010).tripped);
+}
+
+TEST(IngressBreakerTest, AJumpToTheMultipleTripsAndOnlyCancelsAndTheFloorPass) {
+  IngressBreaker breaker(breaker_options());
+  steady(breaker, 0, 30);
+  const BreakerState before = breaker.state(30'000);
+  ASSERT_FALSE(before.tripped);
+  ASSERT_NEAR(before.baseline_per_s, 100.0, 15.0);
+  // 3,000 in 100 ms: the current rate reaches 10 x ~100/s within the flood's first slot.
+  std::size_t passed = offer(breaker, 3'000, 30'000, 100);
+  BreakerState state = breaker.state(30'100);
+  ASSERT_TRUE(state.tripped);
+  EXPECT_EQ(state.trips, 1u);
+  EXPECT_EQ(state.fee_floor, 4u);
+  EXPECT_LT(passed, 1'100u) << "once tripped, fee 1 no longer passes";
+  EXPECT_NEAR(state.baseline_per_s, before.baseline_per_s, 10.0) << "the flood is no baseline";
+  EXPECT_TRUE(breaker.admit(/*is_cancel=*/true, 1, 30'100)) << "a cancel always passes";
+  EXPECT_FALSE(breaker.admit(false, 3, 30'100)) << "below the floor";
+  EXPECT_TRUE(breaker.admit(false, 4, 30'100)) << "at the floor";
+}
+
+TEST(IngressBreakerTest, TheFloorDoublesWhileTheFloodLastsThenDecaysAndCloses) {
+  IngressBreaker breaker(breaker_options());
+  steady(breaker, 0, 30);
+  // A flood of 20,000/s for 4 s trips it in its first 100 ms slot (at 30 s); the steps at 31,
+  // 32 and 33 s see the flood.
+  for (std::int64_t s = 0; s < 4; ++s) offer(breaker, 20'000, 30'000 + s * 1'000, 1'000);
+  BreakerState flooded = breaker.state(33'999);
+  ASSERT_TRUE(flooded.tripped);
+  EXPECT_EQ(flooded.fee_floor, 4u * 8u) << "doubled at each of three steps";
+  EXPECT_TRUE(breaker.admit(true, 0, 33'999)) << "cancels pass whatever the floor";
+  EXPECT_FALSE(breaker.admit(false, 31, 33'999));
+  // The flood stops. At 34 s the window still holds it (one more doubling); the window empties
+  // by 35 s: calm steps at 35 and 36 halve the floor, the third (37 s) closes the breaker.
+  EXPECT_EQ(breaker.state(34'000).fee_floor, 64u);
+  EXPECT_EQ(breaker.state(35'000).fee_floor, 32u);
+  EXPECT_EQ(breaker.state(36'000).fee_floor, 16u);
+  EXPECT_TRUE(breaker.state(36'999).tripped);
+  BreakerState relaxed = breaker.state(37'000);
+  EXPECT_FALSE(relaxed.tripped);
+  EXPECT_EQ(relaxed.fee_floor, 0u);
+  EXPECT_TRUE(breaker.admit(false, 1, 37'000)) << "everything passes again";
+  EXPECT_EQ(relaxed.trips, 1u);
+}
+
+TEST(IngressBreakerTest, RelaxesByItselfWithNoArrivalsAndNobodyAsking) {
+  IngressBreaker breaker(breaker_options());
+  steady(breaker, 0, 30);
+  offer(breaker, 3'000, 30'000, 100);
+  ASSERT_TRUE(breaker.state(30'100).tripped);
+  // The next call comes an hour later: the same state as a clock that ticked all along.
+  BreakerState later = breaker.state(3'630'000);
+  EXPECT_FALSE(later.tripped);
+  EXPECT_EQ(later.fee_floor, 0u);
+  EXPECT_LT(later.baseline_per_s, 1.0) << "an hour of silence is the new baseline";
+  EXPECT_EQ(later.threshold_per_s, 200.0) << "then the minimum baseline holds";
+}
+
+// Also a regression test: a baseline fed from the slots still in the current window rose with a
+// 15x flood as it filled the window, and the flood never tripped it.
+TEST(IngressBreakerTest, AFloodThatPersistsKeepsItTrippedWithTheFloorSaturating) {
+  BreakerOptions options = breaker_options();
+  IngressBreaker breaker(options);
+  steady(breaker, 0, 30);
+  for (std::int64_t s = 0; s < 80; ++s) offer(breaker, 1'500, 30'000 + s * 1'000, 1'000);
+  BreakerState state = breaker.state(110'000);
+  EXPECT_TRUE(state.tripped);
+  EXPECT_EQ(state.trips, 1u);
+  EXPECT_GE(state.fee_floor, std::numeric_limits<std::uint64_t>::max() / 2)
+      << "doubling saturates instead of wrapping";
+  EXPECT_TRUE(breaker.admit(true, 0, 110'000));
+}
+
+TEST(IngressBreakerTest, MultipleZeroDisablesIt) {
+  BreakerOptions options = breaker_options();
+  options.multiple = 0;
+  IngressBreaker breaker(options);
+  EXPECT_EQ(offer(breaker, 100'000, 0, 100), 100'000u);
+  EXPECT_FALSE(breaker.state(100).tripped);
+}
+
+IngressOptions guard_options() {
+  IngressOptions options;
+  options.connection = {.rate_per_s = 10, .burst = 3};
+  options.connection_cancel = {.rate_per_s = 100, .burst = 6};
+  options.account = {.rate_per_s = 10, .burst = 2};
+  options.max_connections_tracked = 8;
+  options.max_accounts_tracked = 8;
+  options.breaker = breaker_options();
+  return options;
+}
+
+TEST(IngressGuardTest, AConnectionsBudgetIsItsOwnAndCancelsHaveASeparateLargerOne) {
+  IngressGuard guard(guard_options());
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(guard.admit_arrival(1, {false, 1}, 0).status.is_ok());
+  IngressVerdict refused = guard.admit_arrival(1, {false, 1}, 0);
+  EXPECT_EQ(refused.status.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(refused.status.reason(), "rate_limited");
+  EXPECT_EQ(refused.fee_floor, 0u) << "the breaker is closed";
+  EXPECT_TRUE(guard.admit_arrival(2, {false, 1}, 0).status.is_ok()) << "another connection";
+  // The spent connection still has its cancel budget, and it is larger.
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_TRUE(guard.admit_arrival(1, {true, 1}, 0).status.is_ok()) << i;
+  }
+  EXPECT_EQ(guard.admit_arrival(1, {true, 1}, 0).status.reason(), "rate_limited")
+      << "an unverified cancel is a claim: it has a budget too";
+  EXPECT_EQ(guard.stats(0).refused_connection, 2u);
+}
+
+TEST(IngressGuardTest, AccountsAreChargedOnlyForVerifiedNonCancels) {
+  IngressGuard guard(guard_options());
+  const PublicKey trader = key_of(1);
+  EXPECT_TRUE(guard.admit_verified(trader, false, 0).status.is_ok());
+  EXPECT_TRUE(guard.admit_verified(trader, false, 0).status.is_ok());
+  IngressVerdict refused = guard.admit_verified(trader, false, 0);
+  EXPECT_EQ(refused.status.reason(), "rate_limited");
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_TRUE(guard.admit_verified(trader, true, 0).status.is_ok())
+        << "cancels are never refused for lack of the account's budget";
+  }
+  EXPECT_TRUE(guard.admit_verified(key_of(2), false, 0).status.is_ok());
+  EXPECT_TRUE(guard.admit_verified(trader, false, 100).status.is_ok()) << "refilled";
+  EXPECT_EQ(guard.stats(100).refused_account, 1u);
+}
+
+TEST(IngressGuardTest, TrackedConnectionsAndAccountsStayWithinTheirBounds) {
+  IngressGuard guard(guard_options());
+  for (std::uint64_t connection = 0; connection < 100; ++connection) {
+    EXPECT_TRUE(guard.admit_arrival(connection, {false, 1}, 0).status.is_ok());
+  }
+  for (std::uint8_t account = 0; account < 100; ++account) {
+    EXPECT_TRUE(guard.admit_verified(key_of(account), false, 0).status.is_ok());
+  }
+  IngressStats stats = guard.stats(0);
+  EXPECT_EQ(stats.connections_tracked, 8u);
+  EXPECT_EQ(stats.accounts_tracked, 8u);
+  EXPECT_EQ(stats.bucket_evictions, 92u + 92u);
+}
+
+TEST(IngressGuardTest, ATrippedBreakerRefusesWithTheFloorWithoutChargingTheConnection) {
+  IngressOptions options = guard_options();
+  options.connection = {.rate_per_s = 1'000'000, .burst = 1'000'000};
+  IngressGuard guard(options);
+  // Idle node: the minimum baseline (20/s) x 10 trips at 200 arrivals within the window.
+  std::size_t admitted = 0;
+  for (int i = 0; i < 500; ++i) {
+    admitted += guard.admit_arrival(7, {false, 1}, 1'000).status.is_ok() ? 1 : 0;
+  }
+  EXPECT_EQ(admitted, 199u);
+  IngressVerdict refused = guard.admit_arrival(7, {false, 1}, 1'000);
+  EXPECT_EQ(refused.status.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(refused.status.reason(), "ingress_breaker");
+  EXPECT_EQ(refused.fee_floor, 4u);
+  EXPECT_TRUE(guard.admit_arrival(7, {true, 0}, 1'000).status.is_ok()) << "a cancel";
+  EXPECT_TRUE(guard.admit_arrival(7, {false, 4}, 1'000).status.is_ok()) << "at the floor";
+  IngressStats stats = guard.stats(1'000);
+  EXPECT_TRUE(stats.breaker.tripped);
+  EXPECT_EQ(stats.refused_breaker, 302u);
+  EXPECT_EQ(stats.refused_connection, 0u);
+}
+
+}  // namespace
+}  // namespace ballast::node
