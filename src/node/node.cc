@@ -116,17 +116,6 @@ IngressOptions ingress_options(const IngressSettings& settings, const exchange::
   return options;
 }
 
-// Cancels and the rest, each in the order given; what does not decode goes with the rest (the
-// verification workers refuse it).
-std::pair<std::vector<Bytes>, std::vector<Bytes>> split_cancels(std::vector<Bytes> transactions) {
-  std::pair<std::vector<Bytes>, std::vector<Bytes>> parts;
-  for (Bytes& bytes : transactions) {
-    auto tx = exchange::Transaction::decode(bytes);
-    (tx.is_ok() && tx->is_cancel() ? parts.first : parts.second).push_back(std::move(bytes));
-  }
-  return parts;
-}
-
 storage::StorageOptions storage_options(const NodeConfig& config) {
   storage::StorageOptions options;
   options.retain_blocks = config.storage.retain_blocks;
@@ -228,22 +217,14 @@ void Validator::on_frame(std::uint32_t peer, Bytes frame) {
     return;
   }
   if (auto* batch = std::get_if<TransactionBatch>(&*message)) {
-    // Gossiped cancels are verified ahead of the rest (and of a flood's gossip): whichever
-    // validator leads next must have them for its block.
-    auto [cancels, others] = split_cancels(std::move(batch->transactions));
-    for (std::vector<Bytes>* part : {&cancels, &others}) {
-      if (part->empty()) continue;
-      (void)verify_pool_.submit(
-          std::move(*part),
-          [this](std::vector<Result<VerifiedTransaction>> verdicts) {
-            GossipedTransactions verified;
-            for (auto& verdict : verdicts) {
-              if (verdict.is_ok()) verified.transactions.push_back(std::move(verdict).value());
-            }
-            if (!verified.transactions.empty()) (void)core_->post(std::move(verified));
-          },
-          /*urgent=*/part == &cancels);  // a full pool drops gossip: the origin still has it
-    }
+    (void)verify_pool_.submit(
+        std::move(batch->transactions), [this](std::vector<Result<VerifiedTransaction>> verdicts) {
+          GossipedTransactions verified;
+          for (auto& verdict : verdicts) {
+            if (verdict.is_ok()) verified.transactions.push_back(std::move(verdict).value());
+          }
+          if (!verified.transactions.empty()) (void)core_->post(std::move(verified));
+        });  // a full pool drops gossip: the origin still holds the transactions
     return;
   }
   (void)core_->post(PeerMessage{peer, std::move(message).value()});  // full: consensus resends
