@@ -153,7 +153,7 @@ void Mempool::insert(Entry entry, bool gossip) {
   if (queue.begin()->second == id) heads_.emplace(priority, id);
   by_priority_.emplace(priority, id);
   by_expiry_.emplace(std::pair(entry.expiry_height, entry.arrival), id);
-  if (gossip) gossip_.emplace(std::pair(!entry.is_cancel, entry.arrival), id);
+  if (gossip) gossip_.emplace(entry.arrival, id);
   bytes_ += entry.bytes.size();
   const bool new_id = entries_.emplace(id, std::move(entry)).second;
   BALLAST_ASSERT(new_id);
@@ -172,7 +172,7 @@ void Mempool::erase_silently(const Hash256& id) {
   const Priority priority = priority_of(entry);
   BALLAST_ASSERT(by_priority_.erase(priority) == 1);
   BALLAST_ASSERT(by_expiry_.erase(std::pair(entry.expiry_height, entry.arrival)) == 1);
-  gossip_.erase(std::pair(!entry.is_cancel, entry.arrival));
+  gossip_.erase(entry.arrival);
   auto sender = by_sender_.find(entry.sender);
   BALLAST_ASSERT(sender != by_sender_.end());
   SenderQueue& queue = sender->second;

@@ -72,8 +72,7 @@ class Mempool {
   // Entries dropped without being included (id and reason), oldest first, since the last call.
   std::vector<std::pair<Hash256, std::string>> take_evicted();
 
-  // Entries admitted with gossip since the last call, cancels first (so they also go first to
-  // the other validators during a flood), each kind in arrival order, at most `max_bytes` in
+  // Entries admitted with gossip since the last call, in arrival order, at most `max_bytes` in
   // total; the rest wait for the next call. The entries stay pooled. An entry larger than
   // `max_bytes` on its own could never be sent, so it is taken off the gossip queue (it stays
   // pooled and can still be included by this node).
@@ -118,8 +117,7 @@ class Mempool {
   std::map<Priority, Hash256> heads_;
   std::map<PublicKey, SenderQueue> by_sender_;
   std::map<std::pair<std::uint64_t, std::uint64_t>, Hash256> by_expiry_;  // (expiry, arrival)
-  // (not a cancel, arrival) -> id: cancels first.
-  std::map<std::pair<bool, std::uint64_t>, Hash256> gossip_;
+  std::map<std::uint64_t, Hash256> gossip_;                               // arrival -> id
   std::deque<std::pair<Hash256, std::string>> evicted_;
   std::uint64_t eviction_reports_dropped_ = 0;
 };

@@ -318,32 +318,6 @@ TEST(MempoolTest, GossipSendsOnlyMarkedEntriesInByteBoundedBatches) {
   EXPECT_EQ(pool.size(), 4u);  // gossip leaves entries pooled
 }
 
-// During a flood the gossip queue is long; a cancel admitted behind it must still reach the
-// other validators (and their next block) first.
-TEST(MempoolTest, GossipSendsCancelsFirstThenTheRestInArrivalOrder) {
-  Mempool pool;
-  add_ok(pool, {.sender = 1, .fee = 50, .size_bytes = 40, .salt = 1}, /*gossip=*/true);
-  add_ok(pool, {.sender = 2, .size_bytes = 40, .salt = 2}, /*gossip=*/true);
-  add_ok(pool, {.sender = 3, .size_bytes = 40, .is_cancel = true, .salt = 3}, /*gossip=*/true);
-  add_ok(pool, {.sender = 4, .size_bytes = 40, .salt = 4}, /*gossip=*/true);
-  Hash256 removed =
-      add_ok(pool, {.sender = 5, .size_bytes = 40, .is_cancel = true, .salt = 5}, true);
-  add_ok(pool, {.sender = 6, .size_bytes = 40, .is_cancel = true, .salt = 6}, /*gossip=*/true);
-  pool.remove(removed);
-  EXPECT_EQ(pool.gossip_pending(), 5u);
-
-  auto batch = pool.take_gossip(120);  // three of 40
-  ASSERT_EQ(batch.size(), 3u);
-  EXPECT_EQ(batch[0], Bytes(40, 3)) << "the cancels, in arrival order";
-  EXPECT_EQ(batch[1], Bytes(40, 6));
-  EXPECT_EQ(batch[2], Bytes(40, 1)) << "then the rest in arrival order, whatever the fee";
-  batch = pool.take_gossip(120);
-  ASSERT_EQ(batch.size(), 2u);
-  EXPECT_EQ(batch[0], Bytes(40, 2));
-  EXPECT_EQ(batch[1], Bytes(40, 4));
-  EXPECT_EQ(pool.gossip_pending(), 0u);
-}
-
 TEST(MempoolTest, GossipDropsAnEntryThatCouldNeverFitABatch) {
   Mempool pool;
   Hash256 big = add_ok(pool, {.sender = 1, .size_bytes = 200, .salt = 1}, true);
