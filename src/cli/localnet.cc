@@ -391,8 +391,19 @@ Result<std::string> node_binary(const std::string& requested) {
   return binary;
 }
 
+// The test-only fault flags `localnet start` passes on to `ballast node`.
+std::vector<std::string> test_fault_arguments(const LocalnetStartOptions& options) {
+  std::vector<std::string> arguments;
+  if (options.byzantine_equivocate) arguments.push_back("--byzantine-equivocate");
+  if (options.corrupt_state_at_height) {
+    arguments.push_back("--test-corrupt-state-at-height");
+    arguments.push_back(std::to_string(*options.corrupt_state_at_height));
+  }
+  return arguments;
+}
+
 Status start_validator(const fs::path& dir, std::uint32_t index, const std::string& binary,
-                       bool byzantine, std::ostream& out) {
+                       const LocalnetStartOptions& options, std::ostream& out) {
   BALLAST_ASSIGN_OR_RETURN(auto process, running_validator(dir, index));
   if (process) {
     out << "validator " << index << " already running (pid " << process->pid() << ")\n";
@@ -405,7 +416,9 @@ Status start_validator(const fs::path& dir, std::uint32_t index, const std::stri
   auto loaded = node::load_node_config(config);
   if (!loaded.is_ok()) return loaded.status();
   std::vector<std::string> arguments = {"node", "--config", config};
-  if (byzantine) arguments.push_back("--byzantine-equivocate");
+  for (std::string& argument : test_fault_arguments(options)) {
+    arguments.push_back(std::move(argument));
+  }
   BALLAST_ASSIGN_OR_RETURN(int pid, spawn_detached(binary, arguments, log_path(dir, index)));
   fs::path pid_file = pid_path(dir, index);
   fs::path temporary = pid_file;
@@ -463,7 +476,7 @@ Result<bool> supervise_one(const fs::path& dir, Supervised& validator, const std
   validator.restart_at_ms = -1;
   validator.running_since_ms = now;
   validator.restarts += 1;
-  Status started = start_validator(dir, validator.index, binary, options.byzantine_equivocate, out);
+  Status started = start_validator(dir, validator.index, binary, options, out);
   if (!started.is_ok()) {
     out << "validator " << validator.index << ": " << started.to_string() << "\n";
   }
@@ -643,6 +656,9 @@ void add_start(CLI::App& localnet) {
                   "Stay in the foreground and restart validators that crash, with backoff");
   start->add_flag("--byzantine-equivocate", options.byzantine_equivocate,
                   "TEST ONLY: the started validators deliberately equivocate (docs/CHAOS.md)");
+  start->add_option("--test-corrupt-state-at-height", options.corrupt_state_at_height,
+                    "TEST ONLY: the started validators' state roots go wrong at this height, "
+                    "until they resynchronize (docs/SYNC.md)");
   start->callback([] {
     static std::atomic<bool> stop{false};
     if (options.supervise) {
@@ -698,7 +714,7 @@ Status localnet_start(const LocalnetStartOptions& options, std::ostream& out) {
                            select_validators(count, options.only));
   BALLAST_ASSIGN_OR_RETURN(std::string binary, node_binary(options.binary));
   for (std::uint32_t index : selected) {
-    BALLAST_RETURN_IF_ERROR(start_validator(dir, index, binary, options.byzantine_equivocate, out));
+    BALLAST_RETURN_IF_ERROR(start_validator(dir, index, binary, options, out));
   }
   if (!options.supervise) return Status::ok();
   return supervise(dir, selected, binary, options, out);

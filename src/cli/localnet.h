@@ -35,6 +35,8 @@ struct LocalnetStartOptions {
   std::vector<std::uint32_t> only;  // empty: every validator
   // TEST ONLY: the started validators run `node --byzantine-equivocate` (docs/CHAOS.md).
   bool byzantine_equivocate = false;
+  // TEST ONLY: the started validators run `node --test-corrupt-state-at-height N`.
+  std::optional<std::uint64_t> corrupt_state_at_height;
   // Stay in the foreground and restart a started validator that exits without `localnet
   // stop`, waiting restart_delay_ms, doubled after each restart up to max_restart_delay_ms
   // (back to the first delay once it has run for stable_after_ms). Returns when `stop` is set

@@ -70,6 +70,9 @@ void add_node(CLI::App& app) {
   node->add_flag("--byzantine-equivocate", run_options.byzantine_equivocate,
                  "TEST ONLY: deliberately equivocate and double-vote (loopback networks only, "
                  "docs/CHAOS.md)");
+  node->add_option("--test-corrupt-state-at-height", run_options.corrupt_state_at_height,
+                   "TEST ONLY: state roots wrong from this height on, until the validator "
+                   "resynchronizes from a peer (loopback networks only, docs/SYNC.md)");
   node->callback([] {
     auto config = ballast::node::load_node_config(config_path);
     if (!config.is_ok()) throw CLI::RuntimeError(report(config.status()));

@@ -1,4 +1,5 @@
 #include "node/core.h"
+#include "node/root_corruption.h"
 
 #include <algorithm>
 #include <chrono>
@@ -123,8 +124,19 @@ void Core::start_consensus(std::int64_t now) {
     BALLAST_ASSERT_MSG(restored.is_ok(), "the stored snapshot does not restore");
     last_snapshot_height_ = snapshot->anchor.block.height;
   }
+  consensus::Application* replicated = application_.get();
+  corrupted_application_.reset();
+  if (options_.corrupt_roots_from_height && !corruption_used_) {
+    corruption_used_ = true;  // once: the application a resync builds is honest
+    corrupted_application_ = std::make_unique<RootCorruptingApplication>(
+        *application_, *options_.corrupt_roots_from_height);
+    replicated = corrupted_application_.get();
+    spdlog::critical("TEST ONLY: this validator's state roots are corrupted from height {} on",
+                     *options_.corrupt_roots_from_height);
+  }
+  divergence_reported_ = false;
   replica_ = std::make_unique<consensus::Replica>(
-      options_.replica, validators_, *signer_, *verifier_, storage_, *application_, genesis_block_);
+      options_.replica, validators_, *signer_, *verifier_, storage_, *replicated, genesis_block_);
   replaying_ = true;
   evidence_summarized_ = 0;  // a new replica holds no proofs yet; those counted stay counted
   replica_->start(now);

@@ -51,6 +51,9 @@ struct CoreOptions {
   std::size_t max_queries_in_flight = 1'024;
   // TEST ONLY: this validator deliberately equivocates and double-votes (node/equivocator.h).
   bool byzantine_equivocate = false;
+  // TEST ONLY: the first application's state roots are wrong from this height on
+  // (node/root_corruption.h), so the validator diverges and must resynchronize.
+  std::optional<consensus::Height> corrupt_roots_from_height;
 };
 
 // A decoded message from an authenticated peer.
@@ -199,6 +202,7 @@ class Core {
 
   // Sync (core_sync.cc).
   void sync_tick(std::int64_t now);
+  void request_resync_snapshot(std::int64_t now);
   consensus::Height provable_snapshot_height() const;
   SyncStatus own_sync_status() const;
   void broadcast_sync_status();
@@ -222,6 +226,10 @@ class Core {
   std::unique_ptr<consensus::Signer> signer_;
   std::unique_ptr<consensus::Verifier> verifier_;
   std::unique_ptr<app::ExchangeApplication> application_;
+  // TEST ONLY: wraps the first application when corrupt_roots_from_height is set.
+  std::unique_ptr<consensus::Application> corrupted_application_;
+  bool corruption_used_ = false;
+  bool divergence_reported_ = false;
   std::unique_ptr<consensus::Replica> replica_;
   std::unique_ptr<Equivocator> equivocator_;  // TEST ONLY, null unless byzantine_equivocate
   BoundedQueue<CoreInput> inbox_;

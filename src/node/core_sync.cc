@@ -71,6 +71,10 @@ void Core::on_sync_status(std::uint32_t peer, const SyncStatus& status, std::int
 
 void Core::maybe_request_sync(std::int64_t now) {
   if (syncing_from_) return;
+  if (replica_->divergence()) {
+    request_resync_snapshot(now);
+    return;
+  }
   consensus::Height mine = replica_->finalized_height();
   std::optional<std::uint32_t> best;
   for (const auto& [peer, status] : peer_sync_) {
@@ -95,6 +99,32 @@ void Core::maybe_request_sync(std::int64_t now) {
   } else {
     return;
   }
+  syncing_from_ = *best;
+  sync_deadline_ = now + options_.sync_request_timeout_ms;
+}
+
+// A validator whose state root differs from a certified one cannot trust its own state, so it
+// neither votes (the replica stopped) nor syncs blocks onto it: it fetches a peer's snapshot,
+// which is accepted only if replaying the certified blocks after it reproduces a certified root,
+// and restarts consensus from it (the blocks it stores above it are replayed on the new state).
+void Core::request_resync_snapshot(std::int64_t now) {
+  if (!divergence_reported_) {
+    divergence_reported_ = true;
+    spdlog::critical("state diverged, not voting: {}; resynchronizing from a peer's snapshot",
+                     *replica_->divergence());
+  }
+  std::optional<std::uint32_t> best;
+  for (const auto& [peer, status] : peer_sync_) {
+    if (status.snapshot_height == 0) continue;
+    if (!best || status.snapshot_height > peer_sync_.at(*best).snapshot_height) best = peer;
+  }
+  if (!best) return;  // asked again when the next sync status arrives
+  consensus::Height height = peer_sync_.at(*best).snapshot_height;
+  spdlog::warn("fetching the snapshot at height {} from validator {} to resynchronize", height,
+               *best);
+  download_ = std::make_unique<SnapshotDownload>();
+  download_->height = height;
+  send_to(*best, SnapshotRequest{height, 0});
   syncing_from_ = *best;
   sync_deadline_ = now + options_.sync_request_timeout_ms;
 }
@@ -282,13 +312,18 @@ void Core::install_snapshot(const SnapshotDownload& download, std::int64_t now) 
   spdlog::info("installed the snapshot at height {}; restarting consensus from it",
                download.height);
   replica_.reset();
+  corrupted_application_.reset();
   application_.reset();
   start_consensus(now);
   readmit_journaled();  // the new mempool starts empty
   market_feed_.reset(application_->exchange());
   stream_.resend_book_snapshots(market_feed_);
+  // After a divergence the stored chain may already reach past the proof: nothing to apply.
   std::vector<consensus::Block> blocks;
-  for (const consensus::FinalizedEntry& entry : download.proof) blocks.push_back(entry.block);
+  for (const consensus::FinalizedEntry& entry : download.proof) {
+    if (entry.block.height > replica_->finalized_height()) blocks.push_back(entry.block);
+  }
+  if (blocks.empty()) return;
   Status applied = replica_->on_finalized_chain(blocks, download.proof.back().finalization, now);
   if (!applied.is_ok()) spdlog::warn("proof blocks not applied: {}", applied.to_string());
 }

@@ -122,8 +122,10 @@ Status check_byzantine_allowed(const NodeConfig& config) {
   for (const PeerConfig& peer : config.peers) addresses.push_back(&peer.address);
   for (const HostPort* address : addresses) {
     if (!is_loopback(address->host)) {
-      return invalid_argument("--byzantine-equivocate is for tests on one machine only, and " +
-                              address->to_string() + " is not a loopback address");
+      return invalid_argument(
+          "--byzantine-equivocate and --test-corrupt-state-at-height are for tests on one "
+          "machine only, and " +
+          address->to_string() + " is not a loopback address");
     }
   }
   return Status::ok();

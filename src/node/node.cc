@@ -59,6 +59,7 @@ CoreOptions core_options(const NodeConfig& config, const RunOptions& run_options
                          const exchange::Genesis& genesis) {
   CoreOptions options;
   options.byzantine_equivocate = run_options.byzantine_equivocate;
+  options.corrupt_roots_from_height = run_options.corrupt_state_at_height;
   consensus::ReplicaConfig& replica = options.replica;
   replica.chain_id = genesis.chain_id;
   replica.self = config.validator_index;
@@ -264,7 +265,7 @@ void Validator::run_until_signal() {
 
 int run(const NodeConfig& config, const RunOptions& options) {
   spdlog::set_level(spdlog_level(config.log_level));
-  if (options.byzantine_equivocate) {
+  if (options.byzantine_equivocate || options.corrupt_state_at_height) {
     if (Status allowed = check_byzantine_allowed(config); !allowed.is_ok()) {
       spdlog::error("{}", allowed.to_string());
       return 1;

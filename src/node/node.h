@@ -3,6 +3,9 @@
 // around the one core thread that owns consensus, the mempool and execution (core.h).
 #pragma once
 
+#include <cstdint>
+#include <optional>
+
 #include "node/config.h"
 
 namespace ballast::node {
@@ -12,6 +15,9 @@ struct RunOptions {
   // TEST ONLY: the validator deliberately equivocates and double-votes (node/equivocator.h).
   // Refused unless every address of the configuration is a loopback address.
   bool byzantine_equivocate = false;
+  // TEST ONLY: state roots wrong from this height on until the validator resynchronizes
+  // (node/root_corruption.h). Loopback addresses only, like byzantine_equivocate.
+  std::optional<std::uint64_t> corrupt_state_at_height;
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit code. Every bad configuration value

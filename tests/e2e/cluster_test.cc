@@ -193,6 +193,28 @@ TEST(LocalnetTest, TransactionsAValidatorAcknowledgedSurviveItsCrash) {
       30s));
 }
 
+// A validator whose state goes wrong (here: its roots, from height 30 on, through the test-only
+// flag) sees a certified root differ from its own, stops voting and says why, fetches a peer's
+// snapshot and rejoins with the others' roots.
+TEST(LocalnetTest, AValidatorWhoseStateDivergesStopsVotingAndResynchronizes) {
+  Localnet net(4,
+               [](nlohmann::json& config) { config["storage"]["snapshot_interval_blocks"] = 20; });
+  for (std::size_t i : {0, 1, 2}) net.start(i);
+  net.start(3, {"--test-corrupt-state-at-height", "30"});
+  ASSERT_TRUE(net.wait_for_height(kAll, 2, 60s)) << net.describe();
+  Load load(net, {0, 1, 2}, 2'000);
+  ASSERT_TRUE(wait_until(
+      [&] { return net.log(3).find("installed the snapshot") != std::string::npos; }, 120s))
+      << net.log(3);
+  EXPECT_NE(net.log(3).find("state diverged, not voting"), std::string::npos) << net.log(3);
+  ASSERT_TRUE(wait_until([&] { return net.height(3) + 2 >= max_height(net, all_but(3)); }, 120s))
+      << net.log(3);
+  EXPECT_TRUE(wait_until([&] { return net.roots_agree(kAll); }, 30s));
+  auto status = net.status(3);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE((*status)["divergence"].is_null()) << status->dump();
+}
+
 TEST(LocalnetTest, AValidatorDownPastThePrunedHistoryCatchesUpThroughStateSync) {
   Localnet net(4, [](nlohmann::json& config) {
     config["storage"]["snapshot_interval_blocks"] = 20;

@@ -242,9 +242,11 @@ void Localnet::run_cli(const std::vector<std::string>& arguments) const {
   }
 }
 
-void Localnet::start(std::optional<std::size_t> only) {
+void Localnet::start(std::optional<std::size_t> only,
+                     const std::vector<std::string>& extra_arguments) {
   std::vector<std::string> arguments{"localnet", "start", "--dir", directory_};
   if (only) arguments.insert(arguments.end(), {"--only", std::to_string(*only)});
+  arguments.insert(arguments.end(), extra_arguments.begin(), extra_arguments.end());
   run_cli(arguments);
 }
 

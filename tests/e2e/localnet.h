@@ -71,7 +71,9 @@ class Localnet {
   Localnet(const Localnet&) = delete;
   Localnet& operator=(const Localnet&) = delete;
 
-  void start(std::optional<std::size_t> only = std::nullopt);
+  // `extra_arguments` go to `ballast localnet start` (its test-only fault flags).
+  void start(std::optional<std::size_t> only = std::nullopt,
+             const std::vector<std::string>& extra_arguments = {});
   void kill(std::size_t validator);  // SIGKILL through `localnet stop --kill`
   void kill_all();
 
