@@ -3,6 +3,7 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <map>
 #include <memory>
 
 #include "node/api_json.h"
@@ -298,7 +299,8 @@ struct ApiRoutes::BatchPart {
 
 // Many transactions in one request: each checked and admitted as if posted alone, answered
 // together, in order. Cheaper per transaction than one request each. Its cancels are verified
-// and admitted ahead of its other transactions (and of other requests' non-cancels).
+// and admitted ahead of its other transactions (and of other requests' non-cancels), except
+// that a sender's transactions are never reordered among themselves.
 void ApiRoutes::submit_batch(const ApiRequest& request, ApiHandlers::Reply reply) {
   auto batch = transaction_batch_from_body(request.body, request.body_is_json, genesis_,
                                            limits_.max_batch_transactions);
@@ -311,6 +313,7 @@ void ApiRoutes::submit_batch(const ApiRequest& request, ApiHandlers::Reply reply
   answers->reply = std::move(reply);
   BatchPart cancels;
   BatchPart others;
+  std::map<PublicKey, BatchPart*> part_of_sender;
   const std::int64_t now_ms = monotonic_ms();
   for (std::size_t i = 0; i < batch->size(); ++i) {
     Bytes& bytes = (*batch)[i];
@@ -324,7 +327,14 @@ void ApiRoutes::submit_batch(const ApiRequest& request, ApiHandlers::Reply reply
               .body;
       continue;
     }
-    BatchPart& part = entry.claimed.claim.is_cancel ? cancels : others;
+    // A sender's transactions stay in one part, the part of its first: a cancel verified and
+    // admitted ahead of its sender's earlier order could be included first and leave that
+    // order's nonce stale (acknowledged, then dropped).
+    BatchPart* chosen = entry.claimed.claim.is_cancel ? &cancels : &others;
+    if (entry.claimed.sender) {
+      chosen = part_of_sender.try_emplace(*entry.claimed.sender, chosen).first->second;
+    }
+    BatchPart& part = *chosen;
     part.entries.push_back(entry);
     part.transactions.push_back(std::move(bytes));
   }
