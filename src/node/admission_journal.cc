@@ -31,12 +31,10 @@ AdmissionJournal::~AdmissionJournal() {
   writer_.join();
 }
 
-void AdmissionJournal::record(const Hash256& id, ByteView transaction,
-                              std::function<void()> acknowledge) {
+void AdmissionJournal::record(const Hash256& id, ByteView transaction) {
   Bytes bytes(transaction.begin(), transaction.end());
   next_.changes.push_back({id, bytes});
   recorded_.insert_or_assign(id, std::move(bytes));
-  next_.acknowledgements.push_back(std::move(acknowledge));
 }
 
 void AdmissionJournal::acknowledge_after(std::function<void()> acknowledge) {

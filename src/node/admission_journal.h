@@ -1,9 +1,9 @@
 // Acknowledges client transactions only once they are durable. The core admits a transaction
-// into the mempool at once (so block building and gossip need not wait), records it here with
-// its acknowledgement, and commits once per round; a writer thread stores every waiting
-// commit with one synced write, then sends their acknowledgements. So a validator that crashes
-// never loses a transaction it acknowledged: at start (and after installing a snapshot, which
-// empties the mempool) the core admits the recorded ones again. Records of transactions that
+// into the mempool at once (so block building and gossip need not wait), records it here,
+// queues the client's answer behind it, and commits once per round; a writer thread stores every
+// waiting commit with one synced write, then sends their acknowledgements. So a validator that
+// crashes never loses a transaction it acknowledged: at start (and after installing a snapshot,
+// which empties the mempool) the core admits the recorded ones again. Records of transactions that
 // finalized or left the mempool are forgotten the same way, unsynced.
 //
 // Bounded: at most `capacity` commits wait for the writer; when full, has_room() is false and
@@ -11,7 +11,8 @@
 // kept in memory are bounded by the mempool (sweep() drops those it no longer holds). A write
 // the disk refuses aborts the process: acknowledging without a record would break the promise.
 //
-// record/forget/commit/sweep are for the core thread only; the writer touches only the queue.
+// record/acknowledge_after/forget/commit/sweep are for the core thread only; the writer touches
+// only the queue.
 #pragma once
 
 #include <atomic>
@@ -38,9 +39,9 @@ class AdmissionJournal {
 
   // Whether the next commit will be taken: false while `capacity` commits wait for the disk.
   bool has_room() const { return queue_.size() < queue_.capacity(); }
-  // A transaction to record; `acknowledge` runs once it is durable.
-  void record(const Hash256& id, ByteView transaction, std::function<void()> acknowledge);
-  // An acknowledgement that must wait for what was recorded before it (a batch's answer).
+  // A transaction to record, in the next commit.
+  void record(const Hash256& id, ByteView transaction);
+  // Runs `acknowledge` once everything recorded before it is durable.
   void acknowledge_after(std::function<void()> acknowledge);
   // The transaction finalized or left the mempool: its record may go (ignored if unknown).
   void forget(const Hash256& id);

@@ -252,10 +252,9 @@ void Core::on_peer_message(std::uint32_t peer, WireMessage& message, std::int64_
   }
 }
 
-// Admitted transactions are acknowledged only once the journal has them on disk (`acknowledge`
-// runs then, on the journal's writer thread); refusals are answered at once by the caller.
-Status Core::admit_client_transaction(const VerifiedTransaction& transaction,
-                                      std::function<void()> acknowledge) {
+// An admitted transaction is recorded in the journal; whoever answers the client does so through
+// journal_->acknowledge_after, so the answer waits until the record is on disk.
+Status Core::admit_client_transaction(const VerifiedTransaction& transaction) {
   if (!journal_->has_room()) {
     return Status(StatusCode::kResourceExhausted, "node overloaded: try again")
         .with_reason("overloaded");
@@ -263,7 +262,7 @@ Status Core::admit_client_transaction(const VerifiedTransaction& transaction,
   application_->note_signature_verified(transaction.id);
   Status status = application_->submit(transaction.bytes, app::Origin::kClient);
   if (status.is_ok()) {
-    journal_->record(transaction.id, transaction.bytes, std::move(acknowledge));
+    journal_->record(transaction.id, transaction.bytes);
     transactions_.on_pending(transaction.id);
     transactions_arrived_ = true;
     metrics_.transactions_accepted.fetch_add(1, std::memory_order_relaxed);
@@ -273,29 +272,24 @@ Status Core::admit_client_transaction(const VerifiedTransaction& transaction,
 
 void Core::on_client_transaction(ClientTransaction& input) {
   const Hash256& id = input.transaction.id;
-  auto answer = std::make_shared<decltype(input.admitted)>(std::move(input.admitted));
-  const bool wants_wait = input.wait_until_ms.has_value();
-  // A waiting client is answered by `settled`, after finality (so after the journal, too).
-  std::function<void()> acknowledge = [] {};
-  if (!wants_wait) acknowledge = [answer] { (*answer)(Status::ok(), false); };
-  Status status = admit_client_transaction(input.transaction, std::move(acknowledge));
-  if (status.is_ok() && !wants_wait) return;
+  Status status = admit_client_transaction(input.transaction);
   bool waiting = false;
-  if (wants_wait) {
-    // A retried submission waits for the first one: pooled, or already settled.
+  if (input.wait_until_ms) {
+    // A retried submission waits for the first one: pooled, or already settled. `settled`
+    // answers after finality, so after the journal too.
     std::optional<TxRecord> known = transactions_.find(id);
     if (status.is_ok() || known) {
       waiting = transactions_.wait(id, *input.wait_until_ms, std::move(input.settled)).is_ok();
     }
   }
   if (status.is_ok() && !waiting) {
-    // No room to wait: acknowledged as accepted, once durable.
-    journal_->acknowledge_after([answer] { (*answer)(Status::ok(), false); });
+    journal_->acknowledge_after(
+        [admitted = std::move(input.admitted)] { admitted(Status::ok(), false); });
     return;
   }
   // A retry answered with the first submission's outcome is not a refusal.
   if (!status.is_ok() && !waiting) metrics_.transactions_rejected.add(status.reason());
-  (*answer)(std::move(status), waiting);
+  input.admitted(std::move(status), waiting);
 }
 
 // Answered together once every admitted one is durable.
@@ -304,7 +298,7 @@ void Core::on_client_batch(ClientBatch& batch) {
   statuses.reserve(batch.transactions.size());
   bool any_admitted = false;
   for (const VerifiedTransaction& tx : batch.transactions) {
-    statuses.push_back(admit_client_transaction(tx, [] {}));
+    statuses.push_back(admit_client_transaction(tx));
     any_admitted = any_admitted || statuses.back().is_ok();
     if (!statuses.back().is_ok()) metrics_.transactions_rejected.add(statuses.back().reason());
   }

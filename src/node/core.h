@@ -183,8 +183,7 @@ class Core {
   void handle(CoreInput& input, std::int64_t now);
   void on_peer_message(std::uint32_t peer, WireMessage& message, std::int64_t now);
   void on_client_transaction(ClientTransaction& input);
-  Status admit_client_transaction(const VerifiedTransaction& transaction,
-                                  std::function<void()> acknowledge);
+  Status admit_client_transaction(const VerifiedTransaction& transaction);
   void on_client_batch(ClientBatch& batch);
   void readmit_journaled();
   void on_stream_input(StreamInput& input);
@@ -203,6 +202,7 @@ class Core {
   // Sync (core_sync.cc).
   void sync_tick(std::int64_t now);
   void request_resync_snapshot(std::int64_t now);
+  void start_snapshot_download(std::uint32_t peer, consensus::Height height, std::int64_t now);
   consensus::Height provable_snapshot_height() const;
   SyncStatus own_sync_status() const;
   void broadcast_sync_status();

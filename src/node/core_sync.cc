@@ -88,18 +88,22 @@ void Core::maybe_request_sync(std::int64_t now) {
     spdlog::info("behind by {} blocks: fetching blocks from validator {}",
                  status.finalized_height - mine, *best);
     send_to(*best, BlocksRequest{mine + 1, options_.sync_max_blocks_per_response});
+    syncing_from_ = *best;
+    sync_deadline_ = now + options_.sync_request_timeout_ms;
   } else if (status.snapshot_height > mine) {
     spdlog::info(
         "behind by {} blocks that validator {} no longer stores: fetching its snapshot "
         "at height {}",
         status.finalized_height - mine, *best, status.snapshot_height);
-    download_ = std::make_unique<SnapshotDownload>();
-    download_->height = status.snapshot_height;
-    send_to(*best, SnapshotRequest{status.snapshot_height, 0});
-  } else {
-    return;
+    start_snapshot_download(*best, status.snapshot_height, now);
   }
-  syncing_from_ = *best;
+}
+
+void Core::start_snapshot_download(std::uint32_t peer, consensus::Height height, std::int64_t now) {
+  download_ = std::make_unique<SnapshotDownload>();
+  download_->height = height;
+  send_to(peer, SnapshotRequest{height, 0});
+  syncing_from_ = peer;
   sync_deadline_ = now + options_.sync_request_timeout_ms;
 }
 
@@ -122,11 +126,7 @@ void Core::request_resync_snapshot(std::int64_t now) {
   consensus::Height height = peer_sync_.at(*best).snapshot_height;
   spdlog::warn("fetching the snapshot at height {} from validator {} to resynchronize", height,
                *best);
-  download_ = std::make_unique<SnapshotDownload>();
-  download_->height = height;
-  send_to(*best, SnapshotRequest{height, 0});
-  syncing_from_ = *best;
-  sync_deadline_ = now + options_.sync_request_timeout_ms;
+  start_snapshot_download(*best, height, now);
 }
 
 void Core::on_blocks_request(std::uint32_t peer, const BlocksRequest& request) {

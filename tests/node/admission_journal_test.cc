@@ -55,7 +55,8 @@ TEST_F(AdmissionJournalTest, AnAcknowledgementIsSentOnlyOnceItsTransactionIsStor
   auto journal = open_journal();
   Bytes tx = transaction(1);
   std::promise<bool> acknowledged;
-  journal->record(sha256(tx), tx, [&] { acknowledged.set_value(stored(tx)); });
+  journal->record(sha256(tx), tx);
+  journal->acknowledge_after([&] { acknowledged.set_value(stored(tx)); });
   auto answer = acknowledged.get_future();
   EXPECT_EQ(answer.wait_for(200ms), std::future_status::timeout) << "acknowledged before commit";
   journal->commit();
@@ -67,8 +68,8 @@ TEST_F(AdmissionJournalTest, TheRecordOutlivesTheJournalAndForgottenTransactions
   Bytes kept = transaction(1), settled = transaction(2);
   {
     auto journal = open_journal();
-    journal->record(sha256(kept), kept, [] {});
-    journal->record(sha256(settled), settled, [] {});
+    journal->record(sha256(kept), kept);
+    journal->record(sha256(settled), settled);
     journal->commit();
     journal->forget(sha256(settled));
     journal->forget(sha256(transaction(3)));  // never recorded: ignored
@@ -81,8 +82,8 @@ TEST_F(AdmissionJournalTest, TheRecordOutlivesTheJournalAndForgottenTransactions
 TEST_F(AdmissionJournalTest, ABatchAnswerWaitsForTheTransactionsRecordedBeforeIt) {
   auto journal = open_journal();
   Bytes a = transaction(1), b = transaction(2);
-  journal->record(sha256(a), a, [] {});
-  journal->record(sha256(b), b, [] {});
+  journal->record(sha256(a), a);
+  journal->record(sha256(b), b);
   std::promise<bool> answered;
   journal->acknowledge_after([&] { answered.set_value(stored(a) && stored(b)); });
   journal->commit();
@@ -97,14 +98,16 @@ TEST_F(AdmissionJournalTest, AJournalWhoseWriterIsBehindHasNoRoomUntilItCatchesU
   std::promise<void> writer_busy, release;
   std::shared_future<void> released = release.get_future().share();
   Bytes first = transaction(1), second = transaction(2);
-  journal->record(sha256(first), first, [&, released] {
+  journal->record(sha256(first), first);
+  journal->acknowledge_after([&, released] {
     writer_busy.set_value();
     released.wait();
   });
   journal->commit();
   writer_busy.get_future().wait();
   std::promise<void> second_acknowledged;
-  journal->record(sha256(second), second, [&] { second_acknowledged.set_value(); });
+  journal->record(sha256(second), second);
+  journal->acknowledge_after([&] { second_acknowledged.set_value(); });
   journal->commit();
   EXPECT_FALSE(journal->has_room());
   // Forgetting needs no room: it waits for a later commit, still after the record it undoes.
@@ -118,7 +121,8 @@ TEST_F(AdmissionJournalTest, AJournalWhoseWriterIsBehindHasNoRoomUntilItCatchesU
   }());
   Bytes fourth = transaction(4);
   std::promise<void> fourth_acknowledged;
-  journal->record(sha256(fourth), fourth, [&] { fourth_acknowledged.set_value(); });
+  journal->record(sha256(fourth), fourth);
+  journal->acknowledge_after([&] { fourth_acknowledged.set_value(); });
   journal->commit();
   ASSERT_EQ(fourth_acknowledged.get_future().wait_for(30s), std::future_status::ready);
   EXPECT_TRUE(stored(first));
