@@ -111,7 +111,7 @@ std::optional<ApiResponse> refusal_after_verification(const Result<VerifiedTrans
   if (!verdict.is_ok()) {
     metrics.transactions_rejected.add(verdict.status().reason());
     // An entry that does not decode is no transaction: it has no hash to name.
-    const bool decoded = verdict.status().reason() != "malformed";
+    const bool decoded = entry.claimed.sender.has_value();
     return rejected_response(verdict.status(), decoded ? std::optional(entry.id) : std::nullopt);
   }
   IngressVerdict account =
