@@ -180,6 +180,7 @@ Status parse_ingress(ObjectReader& root, IngressSettings& ingress) {
                        std::pair{"breaker_baseline_window_ms", &I::breaker_baseline_window_ms},
                        std::pair{"breaker_current_window_ms", &I::breaker_current_window_ms},
                        std::pair{"breaker_fee_floor_start", &I::breaker_fee_floor_start},
+                       std::pair{"breaker_floor_rise_ms", &I::breaker_floor_rise_ms},
                        std::pair{"breaker_floor_step_ms", &I::breaker_floor_step_ms},
                        std::pair{"breaker_relax_steps", &I::breaker_relax_steps});
 }
@@ -395,6 +396,8 @@ Status validate_ingress(const IngressSettings& ingress) {
   BALLAST_RETURN_IF_ERROR(require_within(ingress.breaker_baseline_window_ms, 1, 3'600'000,
                                          "ingress.breaker_baseline_window_ms"));
   BALLAST_RETURN_IF_ERROR(
+      require_within(ingress.breaker_floor_rise_ms, 1, 3'600'000, "ingress.breaker_floor_rise_ms"));
+  BALLAST_RETURN_IF_ERROR(
       require_within(ingress.breaker_floor_step_ms, 1, 3'600'000, "ingress.breaker_floor_step_ms"));
   // A baseline no slower than the current rate would follow a flood instead of standing for
   // the time before it.
@@ -419,6 +422,7 @@ OrderedJson ingress_to_json(const IngressSettings& ingress) {
           {"breaker_baseline_window_ms", ingress.breaker_baseline_window_ms},
           {"breaker_current_window_ms", ingress.breaker_current_window_ms},
           {"breaker_fee_floor_start", ingress.breaker_fee_floor_start},
+          {"breaker_floor_rise_ms", ingress.breaker_floor_rise_ms},
           {"breaker_floor_step_ms", ingress.breaker_floor_step_ms},
           {"breaker_relax_steps", ingress.breaker_relax_steps}};
 }

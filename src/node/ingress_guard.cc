@@ -60,6 +60,7 @@ std::uint64_t TokenBucket::tokens(std::int64_t now_ms) {
 IngressBreaker::IngressBreaker(BreakerOptions options)
     : options_(options),
       slot_ms_(std::max<std::int64_t>(1, options.current_window_ms / kBreakerSlots)),
+      slots_per_rise_(std::max<std::int64_t>(1, options.floor_rise_ms / slot_ms_)),
       slots_per_step_(std::max<std::int64_t>(1, options.floor_step_ms / slot_ms_)) {
   BALLAST_ASSERT(options_.baseline_window_ms > 0 && options_.current_window_ms > 0);
   BALLAST_ASSERT(options_.fee_floor_start > 0 && options_.relax_steps > 0);
@@ -111,16 +112,19 @@ void IngressBreaker::finish_slot() {
     baseline_per_s_ += (rate_of(leaving, slot_ms_) - baseline_per_s_) * weight;
   }
   leaving = 0;
-  if (tripped_ && (*slot_ - tripped_at_slot_) % slots_per_step_ == 0) step();
+  if (tripped_) on_slot_while_tripped();
 }
 
-void IngressBreaker::step() {
+void IngressBreaker::on_slot_while_tripped() {
+  const std::int64_t since_trip = *slot_ - tripped_at_slot_;
   const double current = rate_of(window_arrivals(), slot_ms_ * kBreakerSlots);
   if (current >= threshold_per_s()) {
     calm_steps_ = 0;
-    if (fee_floor_ <= std::numeric_limits<std::uint64_t>::max() / 2) fee_floor_ *= 2;
+    const bool rise = since_trip % slots_per_rise_ == 0;
+    if (rise && fee_floor_ <= std::numeric_limits<std::uint64_t>::max() / 2) fee_floor_ *= 2;
     return;
   }
+  if (since_trip % slots_per_step_ != 0) return;
   calm_steps_ += 1;
   if (calm_steps_ >= options_.relax_steps) {
     tripped_ = false;

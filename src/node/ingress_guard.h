@@ -103,7 +103,8 @@ struct BreakerOptions {
   std::int64_t baseline_window_ms = 20'000;  // time constant of the trailing (baseline) rate
   std::int64_t current_window_ms = 1'000;    // the window of the current rate
   std::uint64_t fee_floor_start = 2;         // the floor when it trips
-  std::int64_t floor_step_ms = 1'000;        // the floor doubles or halves once per step
+  std::int64_t floor_rise_ms = 100;          // while hot, the floor doubles this often
+  std::int64_t floor_step_ms = 1'000;        // while calm, the floor halves this often
   std::uint64_t relax_steps = 3;             // calm steps in a row that close the breaker
 
   bool operator==(const BreakerOptions&) const = default;
@@ -130,9 +131,11 @@ struct BreakerState {
 //   only while the breaker is closed.
 // - It trips when the current rate reaches `multiple` x max(baseline, min_baseline_per_s).
 // - Tripped, it admits cancels always and others only with fee >= the floor. The floor starts
-//   at `fee_floor_start`; at every `floor_step_ms` after the trip it doubles if the current rate
-//   is still at or above the threshold, else it halves (not below the start); `relax_steps` calm
-//   steps in a row close the breaker.
+//   at `fee_floor_start`. It rises fast and falls slowly: every `floor_rise_ms` after the trip
+//   that the current rate is still at or above the threshold it doubles (a flood of one second
+//   is priced out within it, not after it); at every `floor_step_ms` after the trip that finds
+//   the rate below the threshold it halves (not below the start); `relax_steps` such calm steps
+//   in a row close the breaker, and any hot slot starts the count again.
 class IngressBreaker {
  public:
   explicit IngressBreaker(BreakerOptions options);
@@ -145,13 +148,14 @@ class IngressBreaker {
  private:
   void advance(std::int64_t now_ms);
   void finish_slot();
-  void step();
+  void on_slot_while_tripped();
   std::uint64_t window_arrivals() const;
   double rate_of(std::uint64_t arrivals, std::int64_t window_ms) const;
   double threshold_per_s() const;
 
   BreakerOptions options_;
   std::int64_t slot_ms_;
+  std::int64_t slots_per_rise_;
   std::int64_t slots_per_step_;
   std::uint64_t slots_[kBreakerSlots] = {};
   std::optional<std::int64_t> slot_;  // the current slot number (now_ms / slot_ms_)

@@ -112,6 +112,7 @@ IngressOptions ingress_options(const IngressSettings& settings, const exchange::
       static_cast<std::uint64_t>(std::max<exchange::Amount>(genesis.min_tx_fee, 1));
   breaker.fee_floor_start =
       settings.breaker_fee_floor_start > 0 ? settings.breaker_fee_floor_start : 2 * min_fee;
+  breaker.floor_rise_ms = settings.breaker_floor_rise_ms;
   breaker.floor_step_ms = settings.breaker_floor_step_ms;
   breaker.relax_steps = settings.breaker_relax_steps;
   return options;

@@ -131,6 +131,7 @@ TEST(NodeConfigTest, WrittenConfigurationParsesBackUnchanged) {
                      {"breaker_baseline_window_ms", 14'000},
                      {"breaker_current_window_ms", 500},
                      {"breaker_fee_floor_start", 15},
+                     {"breaker_floor_rise_ms", 50},
                      {"breaker_floor_step_ms", 250},
                      {"breaker_relax_steps", 2}};
   json["verify_threads"] = 4;
@@ -143,6 +144,7 @@ TEST(NodeConfigTest, WrittenConfigurationParsesBackUnchanged) {
   EXPECT_EQ(config->api_listen, (HostPort{"::1", 28000}));
   EXPECT_EQ(config->log_level, LogLevel::kDebug);
   EXPECT_EQ(config->ingress.breaker_fee_floor_start, 15u);
+  EXPECT_EQ(config->ingress.breaker_floor_rise_ms, 50);
   EXPECT_EQ(config->ingress.breaker_multiple, 0u) << "0 is allowed: the breaker is off";
   auto again = parse_node_config(to_json(*config), "/elsewhere");
   ASSERT_TRUE(again.is_ok()) << again.status().to_string();

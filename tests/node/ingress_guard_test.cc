@@ -40,6 +40,7 @@ BreakerOptions breaker_options() {
   options.baseline_window_ms = 10'000;
   options.current_window_ms = 1'000;
   options.fee_floor_start = 4;
+  options.floor_rise_ms = 100;
   options.floor_step_ms = 1'000;
   options.relax_steps = 3;
   return options;
@@ -116,39 +117,54 @@ TEST(IngressBreakerTest, AJumpToTheMultipleTripsAndOnlyCancelsAndTheFloorPass) {
   ASSERT_NEAR(before.baseline_per_s, 100.0, 15.0);
   // 3,000 in 100 ms: the current rate reaches 10 x ~100/s within the flood's first slot.
   std::size_t passed = offer(breaker, 3'000, 30'000, 100);
-  BreakerState state = breaker.state(30'100);
+  BreakerState state = breaker.state(30'099);
   ASSERT_TRUE(state.tripped);
   EXPECT_EQ(state.trips, 1u);
   EXPECT_EQ(state.fee_floor, 4u);
   EXPECT_LT(passed, 1'100u) << "once tripped, fee 1 no longer passes";
   EXPECT_NEAR(state.baseline_per_s, before.baseline_per_s, 10.0) << "the flood is no baseline";
-  EXPECT_TRUE(breaker.admit(/*is_cancel=*/true, 1, 30'100)) << "a cancel always passes";
-  EXPECT_FALSE(breaker.admit(false, 3, 30'100)) << "below the floor";
-  EXPECT_TRUE(breaker.admit(false, 4, 30'100)) << "at the floor";
+  EXPECT_TRUE(breaker.admit(/*is_cancel=*/true, 1, 30'099)) << "a cancel always passes";
+  EXPECT_FALSE(breaker.admit(false, 3, 30'099)) << "below the floor";
+  EXPECT_TRUE(breaker.admit(false, 4, 30'099)) << "at the floor";
 }
 
-TEST(IngressBreakerTest, TheFloorDoublesWhileTheFloodLastsThenDecaysAndCloses) {
+TEST(IngressBreakerTest, TheFloorDoublesEverySlotOfTheFloodThenHalvesEachCalmStepAndCloses) {
   IngressBreaker breaker(breaker_options());
   steady(breaker, 0, 30);
-  // A flood of 20,000/s for 4 s trips it in its first 100 ms slot (at 30 s); the steps at 31,
-  // 32 and 33 s see the flood.
-  for (std::int64_t s = 0; s < 4; ++s) offer(breaker, 20'000, 30'000 + s * 1'000, 1'000);
-  BreakerState flooded = breaker.state(33'999);
-  ASSERT_TRUE(flooded.tripped);
-  EXPECT_EQ(flooded.fee_floor, 4u * 8u) << "doubled at each of three steps";
-  EXPECT_TRUE(breaker.admit(true, 0, 33'999)) << "cancels pass whatever the floor";
-  EXPECT_FALSE(breaker.admit(false, 31, 33'999));
-  // The flood stops. At 34 s the window still holds it (one more doubling); the window empties
-  // by 35 s: calm steps at 35 and 36 halve the floor, the third (37 s) closes the breaker.
-  EXPECT_EQ(breaker.state(34'000).fee_floor, 64u);
-  EXPECT_EQ(breaker.state(35'000).fee_floor, 32u);
-  EXPECT_EQ(breaker.state(36'000).fee_floor, 16u);
-  EXPECT_TRUE(breaker.state(36'999).tripped);
-  BreakerState relaxed = breaker.state(37'000);
+  // A flood of 20,000/s for 1 s trips it in its first 100 ms slot (at 30 s) with the floor at 4.
+  offer(breaker, 2'000, 30'000, 100);
+  ASSERT_TRUE(breaker.state(30'099).tripped);
+  EXPECT_EQ(breaker.state(30'099).fee_floor, 4u);
+  offer(breaker, 2'000, 30'100, 100);
+  EXPECT_EQ(breaker.state(30'199).fee_floor, 8u) << "doubled when its first slot ended";
+  EXPECT_FALSE(breaker.admit(false, 7, 30'199));
+  EXPECT_TRUE(breaker.admit(true, 0, 30'199)) << "cancels pass whatever the floor";
+  offer(breaker, 16'000, 30'200, 800);
+  EXPECT_EQ(breaker.state(30'999).fee_floor, 4u << 9) << "once per slot: a short flood pays too";
+  // The flood stops at 31 s, but the current window holds it until 31.9 s: 18 doublings in
+  // all. Then calm: steps at 32 and 33 s halve the floor, the third (34 s) closes the breaker.
+  EXPECT_EQ(breaker.state(31'899).fee_floor, 4u << 18);
+  EXPECT_EQ(breaker.state(32'000).fee_floor, 4u << 17);
+  EXPECT_EQ(breaker.state(33'000).fee_floor, 4u << 16);
+  EXPECT_TRUE(breaker.state(33'999).tripped);
+  BreakerState relaxed = breaker.state(34'000);
   EXPECT_FALSE(relaxed.tripped);
   EXPECT_EQ(relaxed.fee_floor, 0u);
-  EXPECT_TRUE(breaker.admit(false, 1, 37'000)) << "everything passes again";
+  EXPECT_TRUE(breaker.admit(false, 1, 34'000)) << "everything passes again";
   EXPECT_EQ(relaxed.trips, 1u);
+}
+
+TEST(IngressBreakerTest, AHotSlotDuringTheCalmStepsStartsTheCountAgain) {
+  IngressBreaker breaker(breaker_options());
+  steady(breaker, 0, 30);
+  offer(breaker, 2'000, 30'000, 100);
+  ASSERT_TRUE(breaker.state(30'100).tripped);
+  // The window holds the burst until 30.9 s: the steps at 31 and 32 s are calm. A second burst
+  // at 32.5 s is hot until 33.4 s, so the count starts again at the step at 34 s.
+  ASSERT_TRUE(breaker.state(32'400).tripped);
+  offer(breaker, 2'000, 32'500, 100);
+  EXPECT_TRUE(breaker.state(35'999).tripped) << "calm steps at 34 and 35 s only";
+  EXPECT_FALSE(breaker.state(36'000).tripped) << "the third calm step in a row";
 }
 
 TEST(IngressBreakerTest, RelaxesByItselfWithNoArrivalsAndNobodyAsking) {
