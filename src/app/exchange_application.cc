@@ -57,7 +57,7 @@ Status ExchangeApplication::check_transaction(ByteView transaction) {
   return checked.is_ok() ? Status::ok() : checked.status();
 }
 
-Status ExchangeApplication::submit(ByteView transaction, Origin origin) {
+Status ExchangeApplication::submit(ByteView transaction, Origin origin, CancelCheck cancel_check) {
   Hash256 id = sha256(transaction);
   // Before the signature check: a duplicate (gossip echoes many) should cost one hash only.
   if (mempool_.contains(id)) {
@@ -71,6 +71,12 @@ Status ExchangeApplication::submit(ByteView transaction, Origin origin) {
                                std::to_string(genesis_.min_tx_fee))
         .with_reason("fee_too_low");
   }
+  if (cancel_check == CancelCheck::kRefuseFutile && cancel_is_futile(tx)) {
+    return failed_precondition(
+               "this validator is shedding load (ingress breaker tripped) and refuses cancels "
+               "that can only fail: the order it names is neither open nor pending here")
+        .with_reason("order_not_found");
+  }
   auto account = exchange_->account(tx.sender);
   BALLAST_ASSERT(account.has_value());  // decode_checked refuses unknown senders
   mempool::Entry entry{.id = id,
@@ -83,6 +89,42 @@ Status ExchangeApplication::submit(ByteView transaction, Origin origin) {
                        .arrival = 0};
   return mempool_.add(std::move(entry), account->nonce, exchange_->height(),
                       /*gossip=*/origin == Origin::kClient);
+}
+
+// A cancel that can only fail: the order it names is not open and no pooled transaction its
+// sender sent before it places that order (an exchange order id already assigned can never be
+// placed again); a cancel-all, when its sender has no open order in its scope and none pooled.
+// Judged by what this node knows: an order still on its way here from another validator is
+// not seen, which is why only a node shedding load applies it.
+bool ExchangeApplication::cancel_is_futile(const exchange::Transaction& tx) const {
+  using exchange::PlaceOrder;
+  if (const auto* cancel = std::get_if<exchange::CancelOrder>(&tx.body)) {
+    const exchange::OrderRef& ref = cancel->order;
+    if (exchange_->may_find_order(tx.sender, ref)) return false;
+    if (!ref.by_client_order_id) return true;
+    return !pools_order_before(
+        tx, [&](const PlaceOrder& place) { return place.client_order_id == ref.id; });
+  }
+  if (const auto* cancel_all = std::get_if<exchange::CancelAll>(&tx.body)) {
+    const std::optional<exchange::MarketId>& market = cancel_all->market;
+    if (exchange_->has_open_orders(tx.sender, market)) return false;
+    return !pools_order_before(
+        tx, [&](const PlaceOrder& place) { return !market || place.market == *market; });
+  }
+  return false;
+}
+
+bool ExchangeApplication::pools_order_before(
+    const exchange::Transaction& tx,
+    const std::function<bool(const exchange::PlaceOrder&)>& matches) const {
+  for (const mempool::Entry* entry : mempool_.entries_of(tx.sender)) {
+    if (entry->nonce >= tx.nonce) break;
+    auto pooled = exchange::Transaction::decode(entry->bytes);
+    BALLAST_ASSERT(pooled.is_ok());  // admitted, so it decoded before
+    const auto* place = std::get_if<exchange::PlaceOrder>(&pooled->body);
+    if (place != nullptr && matches(*place)) return true;
+  }
+  return false;
 }
 
 std::unordered_set<Hash256, Hash256Hasher> ExchangeApplication::pending_ids(

@@ -35,13 +35,20 @@ struct ApplicationLimits {
 // a peer's arrived by gossip and is not sent again.
 enum class Origin { kClient, kPeer };
 
+// Whether a client's cancel that can only fail is refused at admission. A node shedding load (its
+// ingress breaker tripped, docs/API.md) refuses them: under a flood, cancels keep their
+// priority only if a flood cannot ride on it with cancels of orders it never got in.
+enum class CancelCheck { kNone, kRefuseFutile };
+
 class ExchangeApplication final : public consensus::Application {
  public:
   ExchangeApplication(const exchange::Genesis& genesis, ApplicationLimits limits = {});
 
-  // A transaction for the mempool: checked (signature, account, nonce, expiry, minimum fee),
-  // then admitted by the mempool's rules (docs/MEMPOOL.md). The status says why not.
-  Status submit(ByteView transaction, Origin origin = Origin::kClient);
+  // A transaction for the mempool: checked (signature, account, nonce, expiry, minimum fee;
+  // with kRefuseFutile, that a cancel can succeed), then admitted by the mempool's rules
+  // (docs/MEMPOOL.md). The status says why not.
+  Status submit(ByteView transaction, Origin origin = Origin::kClient,
+                CancelCheck cancel_check = CancelCheck::kNone);
   // The signature of transaction `id` was checked elsewhere (the node's verification workers).
   void note_signature_verified(const Hash256& id);
   // Client transactions to gossip to peers, at most `max_bytes` per batch.
@@ -80,6 +87,9 @@ class ExchangeApplication final : public consensus::Application {
   Result<exchange::Transaction> decode_checked(ByteView bytes, const Hash256& id);
   bool signature_checked(const exchange::Transaction& tx, const Hash256& id);
   void remember_verified(const Hash256& id);
+  bool cancel_is_futile(const exchange::Transaction& tx) const;
+  bool pools_order_before(const exchange::Transaction& tx,
+                          const std::function<bool(const exchange::PlaceOrder&)>& matches) const;
   void prune_mempool();
   std::unordered_set<Hash256, Hash256Hasher> pending_ids(
       std::span<const consensus::Block* const> pending) const;

@@ -113,6 +113,11 @@ class Exchange {
   // Every resting order of a market, one side, best price first then time priority.
   std::vector<OpenOrder> resting_orders(MarketId market, Side side) const;
   std::vector<OpenOrder> open_orders(const AccountId& key) const;
+  // Whether a cancel or replace by `sender` naming `ref` could find an order now: it is open and
+  // the sender's, or `ref` is an exchange order id not assigned yet (any id assigned later is).
+  bool may_find_order(const AccountId& sender, const OrderRef& ref) const;
+  // Whether `key` has an open order (in `market`, when given).
+  bool has_open_orders(const AccountId& key, std::optional<MarketId> market) const;
   std::size_t resting_order_count() const { return orders_by_id_.size(); }
   // The circuit-breaker state of a market (docs/CIRCUIT_BREAKERS.md); O(1).
   MarketStatus market_status(MarketId market) const;

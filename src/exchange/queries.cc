@@ -47,6 +47,22 @@ std::vector<OpenOrder> Exchange::open_orders(const AccountId& key) const {
   return orders;
 }
 
+bool Exchange::may_find_order(const AccountId& sender, const OrderRef& ref) const {
+  if (!ref.by_client_order_id && ref.id >= next_order_id_) return true;
+  auto index = find_account(sender);
+  return index && find_order(*index, ref).is_ok();
+}
+
+bool Exchange::has_open_orders(const AccountId& key, std::optional<MarketId> market) const {
+  auto index = find_account(key);
+  if (!index) return false;
+  for (OrderHandle handle = accounts_[*index].first_order; handle != kNoOrder;
+       handle = order_pool_[handle].account_next) {
+    if (!market || order_pool_[handle].market == *market) return true;
+  }
+  return false;
+}
+
 std::vector<Amount> Exchange::asset_totals() const {
   std::vector<Amount> totals(genesis_.assets.size(), 0);
   for (const Account& account : accounts_) {

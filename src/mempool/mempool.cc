@@ -76,6 +76,15 @@ Status Mempool::add(Entry entry, std::uint64_t sender_last_nonce, std::uint64_t 
   return Status::ok();
 }
 
+std::vector<const Entry*> Mempool::entries_of(const PublicKey& sender) const {
+  std::vector<const Entry*> entries;
+  auto queue = by_sender_.find(sender);
+  if (queue == by_sender_.end()) return entries;
+  entries.reserve(queue->second.size());
+  for (const auto& [nonce, id] : queue->second) entries.push_back(&entries_.at(id));
+  return entries;
+}
+
 Status Mempool::check_nonce(const Entry& entry, std::uint64_t sender_last_nonce) const {
   if (entry.nonce <= sender_last_nonce) {
     return failed_precondition("nonce " + std::to_string(entry.nonce) + " is already used (last " +

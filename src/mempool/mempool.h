@@ -81,6 +81,9 @@ class Mempool {
   std::size_t size() const { return entries_.size(); }
   std::size_t bytes() const { return bytes_; }
   bool contains(const Hash256& id) const { return entries_.contains(id); }
+  // The sender's pooled entries, lowest nonce first. The pointers are valid until the pool next
+  // changes.
+  std::vector<const Entry*> entries_of(const PublicKey& sender) const;
   std::size_t gossip_pending() const { return gossip_.size(); }
   // Reports dropped unread because max_eviction_reports were already waiting.
   std::uint64_t eviction_reports_dropped() const { return eviction_reports_dropped_; }

@@ -101,7 +101,13 @@ struct CheckedEntry {
   std::size_t position = 0;  // in its request
   Hash256 id;
   ClaimedTransaction claimed;
+  // The breaker was tripped when it arrived: the node sheds cancels that can only fail.
+  app::CancelCheck cancel_check = app::CancelCheck::kNone;
 };
+
+app::CancelCheck cancel_check_for(const IngressVerdict& arrival) {
+  return arrival.fee_floor > 0 ? app::CancelCheck::kRefuseFutile : app::CancelCheck::kNone;
+}
 
 // The answer for a transaction whose verification failed, or whose account (now proven) is over
 // its budget; nothing when it may go on to the core.
@@ -242,13 +248,14 @@ void ApiRoutes::submit(const ApiRequest& request, ApiHandlers::Reply reply) {
   job.push_back(std::move(bytes).value());
   // The transaction decoded: every answer names it, a refused signature included.
   const Hash256 id = sha256(job.front());
-  const CheckedEntry entry{0, id, claim_of(job.front())};
+  CheckedEntry entry{0, id, claim_of(job.front())};
   IngressVerdict arrival =
       ingress_.admit_arrival(request.connection_id, entry.claimed.claim, monotonic_ms());
   if (!arrival.status.is_ok()) {
     metrics_.transactions_rejected.add(arrival.status.reason());
     return reply(ingress_refusal(arrival, id));
   }
+  entry.cancel_check = cancel_check_for(arrival);
   const std::optional<std::int64_t> deadline_ms =
       wait_ms ? std::optional(wall_clock_ms() + *wait_ms) : std::nullopt;
   auto on_verified = [this, reply, id, entry,
@@ -259,6 +266,7 @@ void ApiRoutes::submit(const ApiRequest& request, ApiHandlers::Reply reply) {
     }
     ClientTransaction input;
     input.transaction = std::move(verdict).value();
+    input.cancel_check = entry.cancel_check;
     input.admitted = [reply, id](Status status, bool waiting) {
       if (waiting) return;  // `settled` answers
       reply(status.is_ok() ? accepted_response(id) : rejected_response(status, id));
@@ -327,6 +335,7 @@ void ApiRoutes::submit_batch(const ApiRequest& request, ApiHandlers::Reply reply
               .body;
       continue;
     }
+    entry.cancel_check = cancel_check_for(arrival);
     // A sender's transactions stay in one part, the part of its first: a cancel verified and
     // admitted ahead of its sender's earlier order could be included first and leave that
     // order's nonce stale (acknowledged, then dropped).
@@ -368,7 +377,7 @@ void ApiRoutes::verify_part(std::shared_ptr<BatchAnswers> answers, BatchPart par
         continue;
       }
       admitted->push_back(entry);
-      input.transactions.push_back(std::move(verdicts[k]).value());
+      input.transactions.push_back({std::move(verdicts[k]).value(), entry.cancel_check});
     }
     if (input.transactions.empty()) return answers->part_done();
     input.admitted = [answers, admitted](std::vector<Status> statuses) {

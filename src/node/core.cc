@@ -254,13 +254,14 @@ void Core::on_peer_message(std::uint32_t peer, WireMessage& message, std::int64_
 
 // An admitted transaction is recorded in the journal; whoever answers the client does so through
 // journal_->acknowledge_after, so the answer waits until the record is on disk.
-Status Core::admit_client_transaction(const VerifiedTransaction& transaction) {
+Status Core::admit_client_transaction(const VerifiedTransaction& transaction,
+                                      app::CancelCheck cancel_check) {
   if (!journal_->has_room()) {
     return Status(StatusCode::kResourceExhausted, "node overloaded: try again")
         .with_reason("overloaded");
   }
   application_->note_signature_verified(transaction.id);
-  Status status = application_->submit(transaction.bytes, app::Origin::kClient);
+  Status status = application_->submit(transaction.bytes, app::Origin::kClient, cancel_check);
   if (status.is_ok()) {
     journal_->record(transaction.id, transaction.bytes);
     transactions_.on_pending(transaction.id);
@@ -272,7 +273,7 @@ Status Core::admit_client_transaction(const VerifiedTransaction& transaction) {
 
 void Core::on_client_transaction(ClientTransaction& input) {
   const Hash256& id = input.transaction.id;
-  Status status = admit_client_transaction(input.transaction);
+  Status status = admit_client_transaction(input.transaction, input.cancel_check);
   bool waiting = false;
   if (input.wait_until_ms) {
     // A retried submission waits for the first one: pooled, or already settled. `settled`
@@ -297,8 +298,8 @@ void Core::on_client_batch(ClientBatch& batch) {
   std::vector<Status> statuses;
   statuses.reserve(batch.transactions.size());
   bool any_admitted = false;
-  for (const VerifiedTransaction& tx : batch.transactions) {
-    statuses.push_back(admit_client_transaction(tx));
+  for (const ClientBatch::Item& item : batch.transactions) {
+    statuses.push_back(admit_client_transaction(item.transaction, item.cancel_check));
     any_admitted = any_admitted || statuses.back().is_ok();
     if (!statuses.back().is_ok()) metrics_.transactions_rejected.add(statuses.back().reason());
   }

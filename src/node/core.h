@@ -61,9 +61,11 @@ struct PeerMessage {
   std::uint32_t peer = 0;
   WireMessage message;
 };
-// A client's transaction whose signature a verify worker already checked.
+// A client's transaction whose signature a verify worker already checked, and whether its
+// cancel must be able to succeed (the ingress breaker was tripped when it arrived).
 struct ClientTransaction {
   VerifiedTransaction transaction;
+  app::CancelCheck cancel_check = app::CancelCheck::kNone;
   // The admission outcome, on the core thread. With `wait_until_ms`, a transaction that was
   // admitted (or is already pooled, or already settled) is waited for: `waiting` is then true
   // and `settled` answers instead, with the record or, at the deadline, nothing.
@@ -73,7 +75,11 @@ struct ClientTransaction {
 };
 // Several client transactions at once (POST /v1/txs), admitted in order in one core step.
 struct ClientBatch {
-  std::vector<VerifiedTransaction> transactions;
+  struct Item {
+    VerifiedTransaction transaction;
+    app::CancelCheck cancel_check = app::CancelCheck::kNone;
+  };
+  std::vector<Item> transactions;
   std::function<void(std::vector<Status> statuses)> admitted;  // one per transaction, in order
 };
 // What a query may read, on the core thread.
@@ -183,7 +189,8 @@ class Core {
   void handle(CoreInput& input, std::int64_t now);
   void on_peer_message(std::uint32_t peer, WireMessage& message, std::int64_t now);
   void on_client_transaction(ClientTransaction& input);
-  Status admit_client_transaction(const VerifiedTransaction& transaction);
+  Status admit_client_transaction(const VerifiedTransaction& transaction,
+                                  app::CancelCheck cancel_check);
   void on_client_batch(ClientBatch& batch);
   void readmit_journaled();
   void on_stream_input(StreamInput& input);

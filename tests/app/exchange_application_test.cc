@@ -11,8 +11,13 @@ namespace ballast::app {
 namespace {
 
 using exchange::CancelAll;
+using exchange::CancelOrder;
+using exchange::OrderRef;
+using exchange::PlaceOrder;
 using exchange::Transaction;
+using exchange::TransactionBody;
 using exchange::Transfer;
+using exchange::testing::kMarket;
 using exchange::testing::kQuote;
 using exchange::testing::make_genesis;
 
@@ -36,6 +41,25 @@ class ExchangeApplicationTest : public ::testing::Test {
   Bytes signed_bytes(const std::string& sender, std::uint64_t nonce,
                      exchange::Amount fee = kMinFee) const {
     return make(sender, nonce, fee).encode();
+  }
+  Bytes signed_body(const std::string& sender, std::uint64_t nonce, TransactionBody body) const {
+    Transaction tx = make(sender, nonce);
+    tx.body = std::move(body);
+    tx.sign(SecretKey::insecure_from_seed(sender), genesis_.chain_id);
+    return tx.encode();
+  }
+  static PlaceOrder resting_sell(exchange::ClientOrderId client_order_id) {
+    return PlaceOrder{.market = kMarket,
+                      .side = exchange::Side::kSell,
+                      .price = 9'000,
+                      .quantity = 10,
+                      .client_order_id = client_order_id};
+  }
+  static CancelOrder cancel_by_client_id(std::uint64_t id) {
+    return CancelOrder{OrderRef{true, id}};
+  }
+  static CancelOrder cancel_by_order_id(std::uint64_t id) {
+    return CancelOrder{OrderRef{false, id}};
   }
 
   static consensus::Block block_of(const ExchangeApplication& app, std::vector<Bytes> txs) {
@@ -85,6 +109,50 @@ TEST_F(ExchangeApplicationTest, RefusesAStaleNonceAndADuplicate) {
   Status stale = app.submit(signed_bytes("alice", 1, kMinFee + 1));
   EXPECT_EQ(stale.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(stale.message(), "nonce 1 is already used (last 1)");
+}
+
+TEST_F(ExchangeApplicationTest, ASheddingNodeRefusesCancelsOfOrdersNeitherOpenNorPooledBefore) {
+  ExchangeApplication app(genesis_);
+  constexpr CancelCheck kShed = CancelCheck::kRefuseFutile;
+  ASSERT_TRUE(app.submit(signed_body("alice", 1, resting_sell(7))).is_ok());
+  EXPECT_TRUE(
+      app.submit(signed_body("alice", 2, cancel_by_client_id(7)), Origin::kClient, kShed).is_ok())
+      << "the order it names is pooled before it";
+  Status futile =
+      app.submit(signed_body("alice", 3, cancel_by_client_id(8)), Origin::kClient, kShed);
+  EXPECT_EQ(futile.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(futile.reason(), "order_not_found");
+  EXPECT_EQ(app.mempool_size(), 2u) << "a refusal changes nothing";
+  // The order placed only after the cancel cannot help it either.
+  ASSERT_TRUE(app.submit(signed_body("bob", 2, resting_sell(9))).is_ok());
+  EXPECT_EQ(
+      app.submit(signed_body("bob", 1, cancel_by_client_id(9)), Origin::kClient, kShed).reason(),
+      "order_not_found");
+  EXPECT_TRUE(app.submit(signed_body("alice", 3, cancel_by_client_id(8))).is_ok())
+      << "a node that is not shedding admits it, and execution refuses it";
+}
+
+TEST_F(ExchangeApplicationTest, ASheddingNodeJudgesCancelsByOrderIdAndCancelAllsByOpenOrders) {
+  ExchangeApplication app(genesis_);
+  constexpr CancelCheck kShed = CancelCheck::kRefuseFutile;
+  auto shed = [&](const Bytes& tx) { return app.submit(tx, Origin::kClient, kShed); };
+  EXPECT_EQ(shed(signed_body("alice", 1, CancelAll{})).reason(), "order_not_found")
+      << "nothing open, nothing pooled";
+  Bytes place = signed_body("alice", 1, resting_sell(7));
+  ASSERT_TRUE(app.submit(place).is_ok());
+  EXPECT_TRUE(shed(signed_body("alice", 2, CancelAll{kMarket})).is_ok()) << "an order is pooled";
+  app.execute(block_of(app, {place}));  // order 1 rests; the pooled cancel-all is still pending
+  ASSERT_EQ(app.exchange().open_orders(SecretKey::insecure_from_seed("alice").public_key()).size(),
+            1u);
+  EXPECT_TRUE(shed(signed_body("alice", 3, cancel_by_order_id(1))).is_ok()) << "open";
+  EXPECT_TRUE(shed(signed_body("alice", 4, cancel_by_order_id(2))).is_ok())
+      << "an id not assigned yet may name an order still to come";
+  EXPECT_EQ(shed(signed_body("bob", 1, cancel_by_order_id(1))).reason(), "order_not_found")
+      << "another account's order";
+  EXPECT_TRUE(shed(signed_body("bob", 1, CancelAll{})).reason() == "order_not_found");
+  app.execute(block_of(app, {signed_body("alice", 2, CancelAll{kMarket})}));
+  EXPECT_EQ(shed(signed_body("alice", 5, cancel_by_order_id(1))).reason(), "order_not_found")
+      << "an assigned id that is no longer open never will be again";
 }
 
 TEST_F(ExchangeApplicationTest, FullPoolAdmitsOnlyANewcomerThatOutbidsTheCheapest) {

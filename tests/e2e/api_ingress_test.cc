@@ -1,7 +1,8 @@
 // The ingress defenses of a real validator (docs/API.md "Ingress defenses"): an account over its
 // budget is refused with 429 `rate_limited`, a flood trips the breaker so that the rest is
 // refused with 429 `ingress_breaker` and the current fee floor, while cancels and transactions
-// paying the floor are still admitted; status and metrics show it, and it relaxes by itself.
+// paying the floor are still admitted (but not a cancel that can only fail); status and
+// metrics show it, and it relaxes by itself.
 //
 // Only validator 0 runs: admission is what is tested, and nothing needs to be finalized.
 #include <gtest/gtest.h>
@@ -87,6 +88,9 @@ std::uint64_t expect_flood_refused(const Localnet& net, OrderSigner& signer) {
 void expect_cancels_and_payers_admitted(const Localnet& net, OrderSigner& signer) {
   HttpReply cancel = submit(net.api_port(0), signer.cancel(0, by_client_id(101)));
   EXPECT_EQ(cancel.status, 202u) << "a cancel passes the tripped breaker: " << cancel.text;
+  // Order 100 + kAccountBurst was refused: while shedding load, a cancel of it can only fail.
+  HttpReply futile = submit(net.api_port(0), signer.cancel(0, by_client_id(100 + kAccountBurst)));
+  EXPECT_TRUE(is_error(futile, 409, "failed_precondition", "order_not_found")) << futile.text;
   exchange::Transaction payer =
       signed_transaction(net.trader(2), net.genesis().chain_id, signer.next_nonce(2), 1'000'000,
                          signer.order(kMarket, Side::kBuy, 4'000, kLot));
