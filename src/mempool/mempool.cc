@@ -276,19 +276,33 @@ std::vector<std::pair<Hash256, std::string>> Mempool::take_evicted() {
 }
 
 std::vector<Bytes> Mempool::take_gossip(std::size_t max_bytes) {
+  std::vector<Bytes> cancels = take_gossip_where(max_bytes, /*only_leading_cancels=*/true);
+  if (!cancels.empty()) return cancels;
+  return take_gossip_where(max_bytes, /*only_leading_cancels=*/false);
+}
+
+// In arrival order, skipping (with only_leading_cancels) every entry that is not a cancel and
+// every entry of a sender with an earlier entry still queued and skipped: so nothing a sender
+// sent is ever taken ahead of what it sent before.
+std::vector<Bytes> Mempool::take_gossip_where(std::size_t max_bytes, bool only_leading_cancels) {
   std::vector<Bytes> batch;
   std::size_t total = 0;
-  while (!gossip_.empty()) {
-    auto next = gossip_.begin();
+  std::set<PublicKey> held_back;
+  for (auto next = gossip_.begin(); next != gossip_.end();) {
     const Entry& entry = entries_.at(next->second);
     if (entry.bytes.size() > max_bytes) {
-      gossip_.erase(next);  // could never fit a batch
+      next = gossip_.erase(next);  // could never fit a batch
+      continue;
+    }
+    if (only_leading_cancels && (!entry.is_cancel || held_back.contains(entry.sender))) {
+      held_back.insert(entry.sender);
+      ++next;
       continue;
     }
     if (entry.bytes.size() > max_bytes - total) break;
     total += entry.bytes.size();
     batch.push_back(entry.bytes);
-    gossip_.erase(next);
+    next = gossip_.erase(next);
   }
   return batch;
 }

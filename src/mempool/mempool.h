@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -72,10 +73,12 @@ class Mempool {
   // Entries dropped without being included (id and reason), oldest first, since the last call.
   std::vector<std::pair<Hash256, std::string>> take_evicted();
 
-  // Entries admitted with gossip since the last call, in arrival order, at most `max_bytes` in
-  // total; the rest wait for the next call. The entries stay pooled. An entry larger than
-  // `max_bytes` on its own could never be sent, so it is taken off the gossip queue (it stays
-  // pooled and can still be included by this node).
+  // Entries admitted with gossip since the last call, at most `max_bytes` in total; the rest
+  // wait for the next call. Cancels first: while any queued cancel has no earlier queued entry
+  // of its sender, a batch holds only such cancels (in arrival order); then the rest, in
+  // arrival order. Each sender's entries thus leave in the order they arrived. The entries stay
+  // pooled. An entry larger than `max_bytes` on its own could never be sent, so it is taken off
+  // the gossip queue (it stays pooled and can still be included by this node).
   std::vector<Bytes> take_gossip(std::size_t max_bytes);
 
   std::size_t size() const { return entries_.size(); }
@@ -110,6 +113,7 @@ class Mempool {
   void erase_silently(const Hash256& id);
   void report(const Hash256& id, std::string reason);
   const Entry* successor_of(const Entry& entry) const;
+  std::vector<Bytes> take_gossip_where(std::size_t max_bytes, bool only_leading_cancels);
 
   MempoolLimits limits_;
   std::uint64_t next_arrival_ = 0;

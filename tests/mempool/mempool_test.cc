@@ -332,6 +332,24 @@ TEST(MempoolTest, GossipKeepsEachSendersNonceOrderEvenForCancels) {
   EXPECT_EQ(batch[1], Bytes(10, 2));
 }
 
+// Cancels keep their priority in gossip: those whose sender has nothing queued before them go
+// out first, in a batch of their own (the receiving validator verifies and admits it before the
+// larger batch behind it); a cancel behind its own sender's order waits for it.
+TEST(MempoolTest, GossipSendsLeadingCancelsFirstInABatchOfTheirOwn) {
+  Mempool pool;
+  add_ok(pool, {.sender = 1, .nonce = 1, .size_bytes = 10, .salt = 1}, true);
+  add_ok(pool, {.sender = 2, .nonce = 1, .size_bytes = 10, .salt = 2}, true);
+  add_ok(pool, {.sender = 3, .nonce = 1, .size_bytes = 10, .is_cancel = true, .salt = 3}, true);
+  add_ok(pool, {.sender = 1, .nonce = 2, .size_bytes = 10, .is_cancel = true, .salt = 4}, true);
+  add_ok(pool, {.sender = 4, .nonce = 1, .size_bytes = 10, .is_cancel = true, .salt = 5}, true);
+  add_ok(pool, {.sender = 4, .nonce = 2, .size_bytes = 10, .is_cancel = true, .salt = 6}, true);
+  EXPECT_EQ(pool.take_gossip(1'000),
+            (std::vector<Bytes>{Bytes(10, 3), Bytes(10, 5), Bytes(10, 6)}));
+  EXPECT_EQ(pool.take_gossip(1'000),
+            (std::vector<Bytes>{Bytes(10, 1), Bytes(10, 2), Bytes(10, 4)}));
+  EXPECT_EQ(pool.gossip_pending(), 0u);
+}
+
 TEST(MempoolTest, GossipDropsAnEntryThatCouldNeverFitABatch) {
   Mempool pool;
   Hash256 big = add_ok(pool, {.sender = 1, .size_bytes = 200, .salt = 1}, true);
