@@ -70,6 +70,16 @@ double IngressBreaker::rate_of(std::uint64_t arrivals, std::int64_t window_ms) c
   return static_cast<double>(arrivals) * 1'000.0 / static_cast<double>(window_ms);
 }
 
+double IngressBreaker::current_rate() const {
+  return rate_of(window_arrivals(), slot_ms_ * kBreakerSlots);
+}
+
+// The weight of one slot in the baseline's moving average.
+double IngressBreaker::baseline_weight() const {
+  return std::min(1.0,
+                  static_cast<double>(slot_ms_) / static_cast<double>(options_.baseline_window_ms));
+}
+
 std::uint64_t IngressBreaker::window_arrivals() const {
   std::uint64_t total = 0;
   for (std::uint64_t count : slots_) total += count;
@@ -88,10 +98,9 @@ void IngressBreaker::advance(std::int64_t now_ms) {
   const std::int64_t slot = now_ms / slot_ms_;
   if (!slot_) slot_ = slot;
   while (*slot_ < slot) {
-    if (!tripped_ && window_arrivals() == 0) {
+    if (!tripped() && window_arrivals() == 0) {
       // Quiet and closed: only the baseline changes, decaying towards zero, in closed form.
-      const double keep = 1.0 - std::min(1.0, static_cast<double>(slot_ms_) /
-                                                  static_cast<double>(options_.baseline_window_ms));
+      const double keep = 1.0 - baseline_weight();
       baseline_per_s_ *= std::pow(keep, static_cast<double>(slot - *slot_));
       slot_ = slot;
       return;
@@ -106,18 +115,16 @@ void IngressBreaker::advance(std::int64_t now_ms) {
 void IngressBreaker::finish_slot() {
   slot_ = *slot_ + 1;
   std::uint64_t& leaving = slots_[*slot_ % kBreakerSlots];
-  if (!tripped_) {
-    const double weight = std::min(
-        1.0, static_cast<double>(slot_ms_) / static_cast<double>(options_.baseline_window_ms));
-    baseline_per_s_ += (rate_of(leaving, slot_ms_) - baseline_per_s_) * weight;
+  if (!tripped()) {
+    baseline_per_s_ += (rate_of(leaving, slot_ms_) - baseline_per_s_) * baseline_weight();
   }
   leaving = 0;
-  if (tripped_) on_slot_while_tripped();
+  if (tripped()) on_slot_while_tripped();
 }
 
 void IngressBreaker::on_slot_while_tripped() {
   const std::int64_t since_trip = *slot_ - tripped_at_slot_;
-  const double current = rate_of(window_arrivals(), slot_ms_ * kBreakerSlots);
+  const double current = current_rate();
   if (current >= threshold_per_s()) {
     calm_steps_ = 0;
     const bool rise = since_trip % slots_per_rise_ == 0;
@@ -127,7 +134,6 @@ void IngressBreaker::on_slot_while_tripped() {
   if (since_trip % slots_per_step_ != 0) return;
   calm_steps_ += 1;
   if (calm_steps_ >= options_.relax_steps) {
-    tripped_ = false;
     fee_floor_ = 0;
     calm_steps_ = 0;
     return;
@@ -139,22 +145,21 @@ bool IngressBreaker::admit(bool is_cancel, std::uint64_t fee, std::int64_t now_m
   if (options_.multiple == 0) return true;
   advance(now_ms);
   slots_[*slot_ % kBreakerSlots] += 1;
-  if (!tripped_ && rate_of(window_arrivals(), slot_ms_ * kBreakerSlots) >= threshold_per_s()) {
-    tripped_ = true;
+  if (!tripped() && current_rate() >= threshold_per_s()) {
     tripped_at_slot_ = *slot_;
     fee_floor_ = options_.fee_floor_start;
     calm_steps_ = 0;
     trips_ += 1;
   }
-  return !tripped_ || is_cancel || fee >= fee_floor_;
+  return !tripped() || is_cancel || fee >= fee_floor_;
 }
 
 BreakerState IngressBreaker::state(std::int64_t now_ms) {
   if (options_.multiple > 0) advance(now_ms);
   BreakerState state;
-  state.tripped = tripped_;
+  state.tripped = tripped();
   state.fee_floor = fee_floor_;
-  state.arrival_per_s = rate_of(window_arrivals(), slot_ms_ * kBreakerSlots);
+  state.arrival_per_s = current_rate();
   state.baseline_per_s = baseline_per_s_;
   state.threshold_per_s = threshold_per_s();
   state.trips = trips_;

@@ -149,7 +149,10 @@ class IngressBreaker {
   void advance(std::int64_t now_ms);
   void finish_slot();
   void on_slot_while_tripped();
+  bool tripped() const { return fee_floor_ > 0; }
   std::uint64_t window_arrivals() const;
+  double current_rate() const;
+  double baseline_weight() const;
   double rate_of(std::uint64_t arrivals, std::int64_t window_ms) const;
   double threshold_per_s() const;
 
@@ -160,9 +163,8 @@ class IngressBreaker {
   std::uint64_t slots_[kBreakerSlots] = {};
   std::optional<std::int64_t> slot_;  // the current slot number (now_ms / slot_ms_)
   double baseline_per_s_ = 0;
-  bool tripped_ = false;
   std::int64_t tripped_at_slot_ = 0;
-  std::uint64_t fee_floor_ = 0;
+  std::uint64_t fee_floor_ = 0;  // never below fee_floor_start (> 0) while tripped, 0 while closed
   std::uint64_t calm_steps_ = 0;
   std::uint64_t trips_ = 0;
 };
