@@ -11,6 +11,7 @@
 #include "node/api_routes.h"
 #include "node/core.h"
 #include "node/equivocator.h"
+#include "node/gossip_lanes.h"
 #include "node/http_api.h"
 
 namespace ballast::node {
@@ -136,6 +137,7 @@ class Validator {
 
  private:
   void on_frame(std::uint32_t peer, Bytes frame);
+  void verify_gossip(std::vector<Bytes> transactions);
   ApiHandlers api_handlers();
 
   const NodeConfig& config_;
@@ -147,6 +149,7 @@ class Validator {
   boost::asio::io_context io_;
   std::unique_ptr<net::Transport> transport_;
   std::unique_ptr<Core> core_;
+  GossipLanes gossip_lanes_;  // outlives the verify pool, whose workers release into it
   // Declared after the core so it is destroyed first: its workers post to the core.
   VerifyPool verify_pool_;
   IngressGuard ingress_;
@@ -209,6 +212,32 @@ ApiHandlers Validator::api_handlers() {
   return handlers;
 }
 
+// A peer's transactions: its cancels in the urgent lane where that keeps each sender's order
+// (node/gossip_lanes.h), the rest in arrival order. A full pool drops gossip: the origin still
+// holds the transactions.
+void Validator::verify_gossip(std::vector<Bytes> transactions) {
+  auto post_verified = [this](std::vector<Result<VerifiedTransaction>> verdicts) {
+    GossipedTransactions verified;
+    for (auto& verdict : verdicts) {
+      if (verdict.is_ok()) verified.transactions.push_back(std::move(verdict).value());
+    }
+    if (!verified.transactions.empty()) (void)core_->post(std::move(verified));
+  };
+  GossipLanes::Split split = gossip_lanes_.split(std::move(transactions));
+  if (!split.urgent.empty()) {
+    (void)verify_pool_.submit(std::move(split.urgent), post_verified, /*urgent=*/true);
+  }
+  if (split.ordinary.empty()) return;
+  auto waiting = std::make_shared<std::vector<PublicKey>>(std::move(split.waiting));
+  bool queued = verify_pool_.submit(
+      std::move(split.ordinary),
+      [this, post_verified, waiting](std::vector<Result<VerifiedTransaction>> verdicts) {
+        post_verified(std::move(verdicts));
+        gossip_lanes_.release(*waiting);  // after the post: the core admits them first
+      });
+  if (!queued) gossip_lanes_.release(*waiting);
+}
+
 void Validator::on_frame(std::uint32_t peer, Bytes frame) {
   auto message = decode_wire(frame, wire_limits_);
   if (!message.is_ok()) {
@@ -219,14 +248,7 @@ void Validator::on_frame(std::uint32_t peer, Bytes frame) {
     return;
   }
   if (auto* batch = std::get_if<TransactionBatch>(&*message)) {
-    (void)verify_pool_.submit(
-        std::move(batch->transactions), [this](std::vector<Result<VerifiedTransaction>> verdicts) {
-          GossipedTransactions verified;
-          for (auto& verdict : verdicts) {
-            if (verdict.is_ok()) verified.transactions.push_back(std::move(verdict).value());
-          }
-          if (!verified.transactions.empty()) (void)core_->post(std::move(verified));
-        });  // a full pool drops gossip: the origin still holds the transactions
+    verify_gossip(std::move(batch->transactions));
     return;
   }
   (void)core_->post(PeerMessage{peer, std::move(message).value()});  // full: consensus resends

@@ -1,0 +1,83 @@
+// Gossiped cancels go to the urgent verification lane only where that keeps each sender's order:
+// never ahead of a transaction of the same sender still waiting in the ordinary lane.
+#include "node/gossip_lanes.h"
+
+#include <gtest/gtest.h>
+
+#include "exchange/transaction.h"
+
+namespace ballast::node {
+namespace {
+
+const std::string kChain = "ballast-gossip-lanes-test";
+
+Bytes signed_by(const std::string& trader, std::uint64_t nonce, exchange::TransactionBody body) {
+  SecretKey key = SecretKey::insecure_from_seed(trader);
+  exchange::Transaction tx;
+  tx.sender = key.public_key();
+  tx.nonce = nonce;
+  tx.fee = 10;
+  tx.expiry_height = 1'000;
+  tx.body = std::move(body);
+  tx.sign(key, kChain);
+  return tx.encode();
+}
+
+Bytes order(const std::string& trader, std::uint64_t nonce) {
+  exchange::PlaceOrder place;
+  place.price = 5'000;
+  place.quantity = 10;
+  return signed_by(trader, nonce, place);
+}
+
+Bytes cancel(const std::string& trader, std::uint64_t nonce) {
+  return signed_by(trader, nonce, exchange::CancelOrder{exchange::OrderRef{true, 1}});
+}
+
+PublicKey key_of(const std::string& trader) {
+  return SecretKey::insecure_from_seed(trader).public_key();
+}
+
+TEST(GossipLanesTest, CancelsGoUrgentUnlessTheirSenderHasSomethingEarlierInTheOrdinaryLane) {
+  GossipLanes lanes;
+  Bytes alice_order = order("alice", 1);
+  Bytes alice_cancel = cancel("alice", 2);
+  Bytes bob_cancel = cancel("bob", 1);
+  Bytes carol_cancel = cancel("carol", 1);
+  Bytes carol_order = order("carol", 2);
+  GossipLanes::Split split =
+      lanes.split({alice_order, alice_cancel, bob_cancel, carol_cancel, carol_order});
+  EXPECT_EQ(split.urgent, (std::vector<Bytes>{bob_cancel, carol_cancel}));
+  EXPECT_EQ(split.ordinary, (std::vector<Bytes>{alice_order, alice_cancel, carol_order}))
+      << "alice's cancel stays behind her order, in arrival order";
+  EXPECT_EQ(split.waiting,
+            (std::vector<PublicKey>{key_of("alice"), key_of("alice"), key_of("carol")}));
+  EXPECT_EQ(lanes.waiting_senders(), 2u);
+}
+
+TEST(GossipLanesTest, ASenderWaitsUntilItsOrdinaryPartIsReleased) {
+  GossipLanes lanes;
+  GossipLanes::Split first = lanes.split({order("alice", 1)});
+  // The next batch arrives while the first is still being verified.
+  GossipLanes::Split second = lanes.split({cancel("alice", 2), cancel("bob", 1)});
+  EXPECT_EQ(second.urgent.size(), 1u) << "bob's only";
+  EXPECT_EQ(second.ordinary.size(), 1u) << "alice's cancel queues behind her order";
+  lanes.release(first.waiting);
+  EXPECT_EQ(lanes.waiting_senders(), 1u) << "alice's cancel itself still waits";
+  lanes.release(second.waiting);
+  EXPECT_EQ(lanes.waiting_senders(), 0u);
+  GossipLanes::Split third = lanes.split({cancel("alice", 3)});
+  EXPECT_EQ(third.urgent.size(), 1u) << "nothing of alice's is waiting any more";
+}
+
+TEST(GossipLanesTest, BytesThatDoNotDecodeTakeTheOrdinaryLaneWithoutASender) {
+  GossipLanes lanes;
+  GossipLanes::Split split = lanes.split({Bytes{0x01, 0x02, 0x03}});
+  EXPECT_TRUE(split.urgent.empty());
+  EXPECT_EQ(split.ordinary.size(), 1u);
+  EXPECT_TRUE(split.waiting.empty());
+  EXPECT_EQ(lanes.waiting_senders(), 0u);
+}
+
+}  // namespace
+}  // namespace ballast::node
