@@ -158,11 +158,12 @@ unsigned http_status_for(const Status& status) {
 }
 
 ApiRoutes::ApiRoutes(const exchange::Genesis& genesis, Core& core, VerifyPool& verify_pool,
-                     const net::Transport& transport, NodeMetrics& metrics, IngressGuard& ingress,
-                     RouteLimits limits)
+                     VerifyLanes& lanes, const net::Transport& transport, NodeMetrics& metrics,
+                     IngressGuard& ingress, RouteLimits limits)
     : genesis_(genesis),
       core_(core),
       verify_pool_(verify_pool),
+      lanes_(lanes),
       transport_(transport),
       metrics_(metrics),
       ingress_(ingress),
@@ -258,8 +259,11 @@ void ApiRoutes::submit(const ApiRequest& request, ApiHandlers::Reply reply) {
   entry.cancel_check = cancel_check_for(arrival);
   const std::optional<std::int64_t> deadline_ms =
       wait_ms ? std::optional(wall_clock_ms() + *wait_ms) : std::nullopt;
-  auto on_verified = [this, reply, id, entry,
-                      deadline_ms](std::vector<Result<VerifiedTransaction>> verdicts) {
+  const bool urgent = lanes_.choose_urgent(entry.claimed.sender, entry.claimed.claim.is_cancel);
+  std::vector<PublicKey> in_lane;  // the sender, while it waits in the ordinary lane
+  if (!urgent && entry.claimed.sender) in_lane.push_back(*entry.claimed.sender);
+  auto hand_on = [this, reply, id, entry,
+                  deadline_ms](std::vector<Result<VerifiedTransaction>> verdicts) {
     Result<VerifiedTransaction>& verdict = verdicts.front();
     if (auto refusal = refusal_after_verification(verdict, entry, ingress_, metrics_)) {
       return reply(std::move(*refusal));
@@ -277,8 +281,13 @@ void ApiRoutes::submit(const ApiRequest& request, ApiHandlers::Reply reply) {
     };
     if (!core_.post(std::move(input))) reply(rejected_response(overloaded(), id));
   };
-  if (!verify_pool_.submit(std::move(job), std::move(on_verified),
-                           /*urgent=*/entry.claimed.claim.is_cancel)) {
+  // Its sender stops waiting in the lanes once it was handed to the core, or refused.
+  auto on_verified = [this, hand_on, in_lane](std::vector<Result<VerifiedTransaction>> verdicts) {
+    hand_on(std::move(verdicts));
+    lanes_.release(in_lane);
+  };
+  if (!verify_pool_.submit(std::move(job), std::move(on_verified), urgent)) {
+    lanes_.release(in_lane);
     metrics_.transactions_rejected.add("overloaded");
     reply_error(reply, overloaded());
   }
@@ -321,7 +330,6 @@ void ApiRoutes::submit_batch(const ApiRequest& request, ApiHandlers::Reply reply
   answers->reply = std::move(reply);
   BatchPart cancels;
   BatchPart others;
-  std::map<PublicKey, BatchPart*> part_of_sender;
   const std::int64_t now_ms = monotonic_ms();
   for (std::size_t i = 0; i < batch->size(); ++i) {
     Bytes& bytes = (*batch)[i];
@@ -336,14 +344,11 @@ void ApiRoutes::submit_batch(const ApiRequest& request, ApiHandlers::Reply reply
       continue;
     }
     entry.cancel_check = cancel_check_for(arrival);
-    // A sender's transactions stay in one part, the part of its first: a cancel verified and
-    // admitted ahead of its sender's earlier order could be included first and leave that
-    // order's nonce stale (acknowledged, then dropped).
-    BatchPart* chosen = entry.claimed.claim.is_cancel ? &cancels : &others;
-    if (entry.claimed.sender) {
-      chosen = part_of_sender.try_emplace(*entry.claimed.sender, chosen).first->second;
-    }
-    BatchPart& part = *chosen;
+    // Never ahead of its sender's earlier transactions, in this batch or still being verified
+    // from an earlier request (node/verify_lanes.h).
+    BatchPart& part = lanes_.choose_urgent(entry.claimed.sender, entry.claimed.claim.is_cancel)
+                          ? cancels
+                          : others;
     part.entries.push_back(entry);
     part.transactions.push_back(std::move(bytes));
   }
@@ -358,6 +363,10 @@ void ApiRoutes::submit_batch(const ApiRequest& request, ApiHandlers::Reply reply
 // Verifies a part of a batch, then admits what passed; a full queue on the way refuses the
 // part's transactions as `overloaded`.
 void ApiRoutes::verify_part(std::shared_ptr<BatchAnswers> answers, BatchPart part, bool urgent) {
+  std::vector<PublicKey> waiting;  // an ordinary part's senders, waiting in the lanes
+  for (const CheckedEntry& entry : part.entries) {
+    if (!urgent && entry.claimed.sender) waiting.push_back(*entry.claimed.sender);
+  }
   auto entries = std::make_shared<std::vector<CheckedEntry>>(std::move(part.entries));
   auto refuse_overloaded = [this, answers](const std::vector<CheckedEntry>& refused) {
     for (const CheckedEntry& entry : refused) {
@@ -366,8 +375,8 @@ void ApiRoutes::verify_part(std::shared_ptr<BatchAnswers> answers, BatchPart par
     }
     answers->part_done();
   };
-  auto on_verified = [this, answers, entries,
-                      refuse_overloaded](std::vector<Result<VerifiedTransaction>> verdicts) {
+  auto hand_on = [this, answers, entries,
+                  refuse_overloaded](std::vector<Result<VerifiedTransaction>> verdicts) {
     ClientBatch input;
     auto admitted = std::make_shared<std::vector<CheckedEntry>>();
     for (std::size_t k = 0; k < verdicts.size(); ++k) {
@@ -391,7 +400,12 @@ void ApiRoutes::verify_part(std::shared_ptr<BatchAnswers> answers, BatchPart par
     };
     if (!core_.post(std::move(input))) refuse_overloaded(*admitted);
   };
+  auto on_verified = [this, hand_on, waiting](std::vector<Result<VerifiedTransaction>> verdicts) {
+    hand_on(std::move(verdicts));
+    lanes_.release(waiting);
+  };
   if (!verify_pool_.submit(std::move(part.transactions), std::move(on_verified), urgent)) {
+    lanes_.release(waiting);
     refuse_overloaded(*entries);
   }
 }

@@ -10,6 +10,7 @@
 #include "node/http_api.h"
 #include "node/ingress_guard.h"
 #include "node/metrics.h"
+#include "node/verify_lanes.h"
 #include "node/verify_pool.h"
 
 namespace ballast::node {
@@ -27,8 +28,8 @@ struct RouteLimits {
 class ApiRoutes {
  public:
   ApiRoutes(const exchange::Genesis& genesis, Core& core, VerifyPool& verify_pool,
-            const net::Transport& transport, NodeMetrics& metrics, IngressGuard& ingress,
-            RouteLimits limits = {});
+            VerifyLanes& lanes, const net::Transport& transport, NodeMetrics& metrics,
+            IngressGuard& ingress, RouteLimits limits = {});
 
   void handle(ApiRequest request, ApiHandlers::Reply reply);
   // The server, once built, for its connection counts in /metrics.
@@ -57,6 +58,7 @@ class ApiRoutes {
   const exchange::Genesis& genesis_;
   Core& core_;
   VerifyPool& verify_pool_;
+  VerifyLanes& lanes_;
   const net::Transport& transport_;
   NodeMetrics& metrics_;
   IngressGuard& ingress_;

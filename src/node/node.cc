@@ -11,8 +11,8 @@
 #include "node/api_routes.h"
 #include "node/core.h"
 #include "node/equivocator.h"
-#include "node/gossip_lanes.h"
 #include "node/http_api.h"
+#include "node/verify_lanes.h"
 
 namespace ballast::node {
 
@@ -149,7 +149,7 @@ class Validator {
   boost::asio::io_context io_;
   std::unique_ptr<net::Transport> transport_;
   std::unique_ptr<Core> core_;
-  GossipLanes gossip_lanes_;  // outlives the verify pool, whose workers release into it
+  VerifyLanes verify_lanes_;  // outlives the verify pool, whose workers release into it
   // Declared after the core so it is destroyed first: its workers post to the core.
   VerifyPool verify_pool_;
   IngressGuard ingress_;
@@ -182,8 +182,8 @@ Validator::Validator(const NodeConfig& config, const RunOptions& run_options,
   wire_limits_ = options.wire;
   core_ = std::make_unique<Core>(std::move(options), genesis_, identity_, *storage_,
                                  std::move(journal), *transport_, metrics_);
-  routes_ =
-      std::make_unique<ApiRoutes>(genesis_, *core_, verify_pool_, *transport_, metrics_, ingress_);
+  routes_ = std::make_unique<ApiRoutes>(genesis_, *core_, verify_pool_, verify_lanes_, *transport_,
+                                        metrics_, ingress_);
   api_ = std::make_unique<HttpApi>(io_, api_options(config), api_handlers());
   routes_->set_server(api_.get());
 }
@@ -213,7 +213,7 @@ ApiHandlers Validator::api_handlers() {
 }
 
 // A peer's transactions: its cancels in the urgent lane where that keeps each sender's order
-// (node/gossip_lanes.h), the rest in arrival order. A full pool drops gossip: the origin still
+// (node/verify_lanes.h), the rest in arrival order. A full pool drops gossip: the origin still
 // holds the transactions.
 void Validator::verify_gossip(std::vector<Bytes> transactions) {
   auto post_verified = [this](std::vector<Result<VerifiedTransaction>> verdicts) {
@@ -223,7 +223,7 @@ void Validator::verify_gossip(std::vector<Bytes> transactions) {
     }
     if (!verified.transactions.empty()) (void)core_->post(std::move(verified));
   };
-  GossipLanes::Split split = gossip_lanes_.split(std::move(transactions));
+  VerifyLanes::Split split = verify_lanes_.split(std::move(transactions));
   if (!split.urgent.empty()) {
     (void)verify_pool_.submit(std::move(split.urgent), post_verified, /*urgent=*/true);
   }
@@ -233,9 +233,9 @@ void Validator::verify_gossip(std::vector<Bytes> transactions) {
       std::move(split.ordinary),
       [this, post_verified, waiting](std::vector<Result<VerifiedTransaction>> verdicts) {
         post_verified(std::move(verdicts));
-        gossip_lanes_.release(*waiting);  // after the post: the core admits them first
+        verify_lanes_.release(*waiting);  // after the post: the core admits them first
       });
-  if (!queued) gossip_lanes_.release(*waiting);
+  if (!queued) verify_lanes_.release(*waiting);
 }
 
 void Validator::on_frame(std::uint32_t peer, Bytes frame) {

@@ -1,6 +1,7 @@
-// Gossiped cancels go to the urgent verification lane only where that keeps each sender's order:
-// never ahead of a transaction of the same sender still waiting in the ordinary lane.
-#include "node/gossip_lanes.h"
+// Cancels, from clients and from peers, go to the urgent verification lane only where that keeps
+// each sender's order: never ahead of a transaction of the same sender still waiting in the
+// ordinary lane.
+#include "node/verify_lanes.h"
 
 #include <gtest/gtest.h>
 
@@ -38,14 +39,14 @@ PublicKey key_of(const std::string& trader) {
   return SecretKey::insecure_from_seed(trader).public_key();
 }
 
-TEST(GossipLanesTest, CancelsGoUrgentUnlessTheirSenderHasSomethingEarlierInTheOrdinaryLane) {
-  GossipLanes lanes;
+TEST(VerifyLanesTest, CancelsGoUrgentUnlessTheirSenderHasSomethingEarlierInTheOrdinaryLane) {
+  VerifyLanes lanes;
   Bytes alice_order = order("alice", 1);
   Bytes alice_cancel = cancel("alice", 2);
   Bytes bob_cancel = cancel("bob", 1);
   Bytes carol_cancel = cancel("carol", 1);
   Bytes carol_order = order("carol", 2);
-  GossipLanes::Split split =
+  VerifyLanes::Split split =
       lanes.split({alice_order, alice_cancel, bob_cancel, carol_cancel, carol_order});
   EXPECT_EQ(split.urgent, (std::vector<Bytes>{bob_cancel, carol_cancel}));
   EXPECT_EQ(split.ordinary, (std::vector<Bytes>{alice_order, alice_cancel, carol_order}))
@@ -55,24 +56,40 @@ TEST(GossipLanesTest, CancelsGoUrgentUnlessTheirSenderHasSomethingEarlierInTheOr
   EXPECT_EQ(lanes.waiting_senders(), 2u);
 }
 
-TEST(GossipLanesTest, ASenderWaitsUntilItsOrdinaryPartIsReleased) {
-  GossipLanes lanes;
-  GossipLanes::Split first = lanes.split({order("alice", 1)});
+TEST(VerifyLanesTest, ASenderWaitsUntilItsOrdinaryPartIsReleased) {
+  VerifyLanes lanes;
+  VerifyLanes::Split first = lanes.split({order("alice", 1)});
   // The next batch arrives while the first is still being verified.
-  GossipLanes::Split second = lanes.split({cancel("alice", 2), cancel("bob", 1)});
+  VerifyLanes::Split second = lanes.split({cancel("alice", 2), cancel("bob", 1)});
   EXPECT_EQ(second.urgent.size(), 1u) << "bob's only";
   EXPECT_EQ(second.ordinary.size(), 1u) << "alice's cancel queues behind her order";
   lanes.release(first.waiting);
   EXPECT_EQ(lanes.waiting_senders(), 1u) << "alice's cancel itself still waits";
   lanes.release(second.waiting);
   EXPECT_EQ(lanes.waiting_senders(), 0u);
-  GossipLanes::Split third = lanes.split({cancel("alice", 3)});
+  VerifyLanes::Split third = lanes.split({cancel("alice", 3)});
   EXPECT_EQ(third.urgent.size(), 1u) << "nothing of alice's is waiting any more";
 }
 
-TEST(GossipLanesTest, BytesThatDoNotDecodeTakeTheOrdinaryLaneWithoutASender) {
-  GossipLanes lanes;
-  GossipLanes::Split split = lanes.split({Bytes{0x01, 0x02, 0x03}});
+// Regression: a client's cancel in a later request was verified in the urgent lane while the
+// same sender's orders from an earlier request were still queued in the ordinary one; admitted
+// first, it made them stale (crash-f dropped 27 acknowledged orders when a restarted validator
+// received its backlog).
+TEST(VerifyLanesTest, AClientCancelWaitsWhileItsSendersEarlierOrderIsBeingVerified) {
+  VerifyLanes lanes;
+  const PublicKey alice = key_of("alice");
+  EXPECT_FALSE(lanes.choose_urgent(alice, /*is_cancel=*/false)) << "an order is ordinary";
+  EXPECT_FALSE(lanes.choose_urgent(alice, /*is_cancel=*/true)) << "behind alice's order";
+  EXPECT_TRUE(lanes.choose_urgent(key_of("bob"), /*is_cancel=*/true));
+  lanes.release({alice, alice});
+  EXPECT_TRUE(lanes.choose_urgent(alice, /*is_cancel=*/true));
+  EXPECT_FALSE(lanes.choose_urgent(std::nullopt, /*is_cancel=*/true)) << "no sender: ordinary";
+  EXPECT_EQ(lanes.waiting_senders(), 0u);
+}
+
+TEST(VerifyLanesTest, BytesThatDoNotDecodeTakeTheOrdinaryLaneWithoutASender) {
+  VerifyLanes lanes;
+  VerifyLanes::Split split = lanes.split({Bytes{0x01, 0x02, 0x03}});
   EXPECT_TRUE(split.urgent.empty());
   EXPECT_EQ(split.ordinary.size(), 1u);
   EXPECT_TRUE(split.waiting.empty());
