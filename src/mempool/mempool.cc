@@ -85,6 +85,12 @@ std::vector<const Entry*> Mempool::entries_of(const PublicKey& sender) const {
   return entries;
 }
 
+void Mempool::for_each_by_sender(const std::function<void(const Entry&)>& visit) const {
+  for (const auto& [sender, queue] : by_sender_) {
+    for (const auto& [nonce, id] : queue) visit(entries_.at(id));
+  }
+}
+
 Status Mempool::check_nonce(const Entry& entry, std::uint64_t sender_last_nonce) const {
   if (entry.nonce <= sender_last_nonce) {
     return failed_precondition("nonce " + std::to_string(entry.nonce) + " is already used (last " +

@@ -87,6 +87,8 @@ class Mempool {
   // The sender's pooled entries, lowest nonce first. The pointers are valid until the pool next
   // changes.
   std::vector<const Entry*> entries_of(const PublicKey& sender) const;
+  // Every entry, sender by sender, each sender's lowest nonce first.
+  void for_each_by_sender(const std::function<void(const Entry&)>& visit) const;
   std::size_t gossip_pending() const { return gossip_.size(); }
   // Reports dropped unread because max_eviction_reports were already waiting.
   std::uint64_t eviction_reports_dropped() const { return eviction_reports_dropped_; }

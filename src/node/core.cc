@@ -230,6 +230,7 @@ void Core::handle(CoreInput& input, std::int64_t now) {
     connected_[connection->peer] = connection->connected;
     if (connection->connected) {
       send_to(connection->peer, own_sync_status());
+      send_pool_to(connection->peer);
     }
   }
 }
@@ -453,6 +454,29 @@ void Core::send_gossip() {
     transport_.broadcast(
         std::make_shared<const Bytes>(encode_wire(TransactionBatch{std::move(batch)})));
   }
+}
+
+// A peer that (re)connects may have missed gossip: it was down, or the link was cut, and
+// broadcasts skip a peer without a session. It gets the whole pool, each sender's transactions
+// in nonce order, so that none of them is overtaken at its next leader by a later transaction of
+// the same sender (which would leave it stale: acknowledged, then dropped). What it already
+// holds costs it one hash each.
+void Core::send_pool_to(std::uint32_t peer) {
+  const std::size_t max_count = WireLimits{}.max_gossip_transactions;
+  TransactionBatch batch;
+  std::size_t bytes = 0;
+  application_->mempool().for_each_by_sender([&](const mempool::Entry& entry) {
+    const bool full = bytes + entry.bytes.size() > options_.gossip_batch_bytes ||
+                      batch.transactions.size() == max_count;
+    if (full && !batch.transactions.empty()) {
+      send_to(peer, batch);
+      batch.transactions.clear();
+      bytes = 0;
+    }
+    batch.transactions.push_back(entry.bytes);
+    bytes += entry.bytes.size();
+  });
+  if (!batch.transactions.empty()) send_to(peer, batch);
 }
 
 void Core::send_to(std::uint32_t peer, const WireMessage& message) {

@@ -202,6 +202,7 @@ class Core {
   void maybe_snapshot();
   void refresh_market_statuses();  // after each executed block
   void send_gossip();
+  void send_pool_to(std::uint32_t peer);
   void publish_status();
   void report_stalled_finalization(std::int64_t now);
   std::int64_t next_wakeup(std::int64_t now) const;

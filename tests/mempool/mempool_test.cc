@@ -350,6 +350,26 @@ TEST(MempoolTest, GossipSendsLeadingCancelsFirstInABatchOfTheirOwn) {
   EXPECT_EQ(pool.gossip_pending(), 0u);
 }
 
+TEST(MempoolTest, ForEachBySenderVisitsEverySendersEntriesInNonceOrder) {
+  Mempool pool;
+  add_ok(pool, {.sender = 2, .nonce = 2, .salt = 1});
+  add_ok(pool, {.sender = 1, .nonce = 3, .salt = 2});
+  add_ok(pool, {.sender = 2, .nonce = 1, .salt = 3});
+  add_ok(pool, {.sender = 1, .nonce = 1, .salt = 4});
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> seen;  // (salt, nonce)
+  pool.for_each_by_sender(
+      [&](const Entry& entry) { seen.emplace_back(entry.bytes[0], entry.nonce); });
+  // Sender 2's entries have odd salts, sender 1's even ones.
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(seen[0].first % 2, seen[1].first % 2) << "each sender's entries in one run";
+  EXPECT_EQ(seen[2].first % 2, seen[3].first % 2);
+  EXPECT_NE(seen[0].first % 2, seen[2].first % 2);
+  EXPECT_EQ(seen[0].second, 1u) << "lowest nonce first";
+  EXPECT_GT(seen[1].second, seen[0].second);
+  EXPECT_EQ(seen[2].second, 1u);
+  EXPECT_GT(seen[3].second, seen[2].second);
+}
+
 TEST(MempoolTest, GossipDropsAnEntryThatCouldNeverFitABatch) {
   Mempool pool;
   Hash256 big = add_ok(pool, {.sender = 1, .size_bytes = 200, .salt = 1}, true);
