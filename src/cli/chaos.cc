@@ -368,6 +368,13 @@ Json build_report(const ChaosOptions& options, const loadgen::LoadReport& steady
     if (back >= 0) back_ms.push_back(static_cast<double>(back) / 1e3);
   }
   std::size_t lost = steady.lost_acknowledged + (flood ? flood->lost_acknowledged : 0);
+  // Acknowledged, then dropped by the validators with a reason (stale nonce, expiry): reported
+  // to the client, but not finalized all the same.
+  std::size_t dropped = 0;
+  for (const loadgen::LoadReport* load : {&steady, flood ? &*flood : nullptr}) {
+    if (load == nullptr) continue;
+    for (const auto& [reason, count] : load->dropped) dropped += count;
+  }
   Json report = {{"scenario", options.scenario},
                  {"validators", options.net.validators},
                  {"rate_per_s", options.rate},
@@ -375,6 +382,7 @@ Json build_report(const ChaosOptions& options, const loadgen::LoadReport& steady
                  {"ttr_ms_p50", faults.empty() ? Json(nullptr) : Json(median(next_block_ms))},
                  {"throughput_back_ms_p50", faults.empty() ? Json(nullptr) : Json(median(back_ms))},
                  {"lost_acknowledged", lost},
+                 {"dropped_acknowledged", dropped},
                  {"state_roots_equal", roots.equal},
                  {"compared_height", roots.height},
                  {"breaker_trips", trips},
@@ -420,6 +428,7 @@ void print_chaos_report(const Json& report, std::ostream& out) {
   out << "  time to next finalized block p50: " << report["ttr_ms_p50"].dump() << " ms\n"
       << "  breaker trips: " << report["breaker_trips"] << "\n"
       << "  acknowledged but not finalized: " << report["lost_acknowledged"] << "\n"
+      << "  acknowledged, then dropped: " << report["dropped_acknowledged"] << "\n"
       << "  state roots equal: " << (report["state_roots_equal"].get<bool>() ? "yes" : "NO")
       << " (height " << report["compared_height"] << ")\n";
 }
