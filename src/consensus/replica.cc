@@ -166,8 +166,13 @@ Status Replica::on_finalized_chain(std::span<const Block> blocks, const Certific
     return invalid_argument("the finalization certificate is not valid");
   }
   for (const Block& block : blocks) store_block(block);
-  if (!best_finalization_ || best_finalization_->view < finalization.view) {
-    best_finalization_ = finalization;
+  // Final on their own certificate, even while a newer one waits for blocks still missing
+  // between them and it: a restarted validator hears the live certificates before its sync
+  // has caught up.
+  const ChainWalk walk = finalize_through(finalization, now);
+  BALLAST_ASSERT(walk == ChainWalk::kFinalized);  // they extend our tip, checked above
+  if (best_finalization_ && best_finalization_->view <= finalized_view_) {
+    best_finalization_.reset();
   }
   try_finalize(now);
   return Status::ok();
@@ -860,12 +865,20 @@ void Replica::on_block_response(const BlockResponse& response, TimeMs now) {
 
 void Replica::try_finalize(TimeMs now) {
   if (!best_finalization_) return;
+  Certificate certificate = *best_finalization_;
+  best_finalization_.reset();
+  if (finalize_through(certificate, now) == ChainWalk::kMissingBlock) {
+    best_finalization_ = certificate;
+  }
+}
+
+Replica::ChainWalk Replica::finalize_through(const Certificate& certificate, TimeMs now) {
   std::vector<const BlockEntry*> chain;
-  for (Hash256 cursor = best_finalization_->block; cursor != finalized_hash_;) {
+  for (Hash256 cursor = certificate.block; cursor != finalized_hash_;) {
     auto it = blocks_.find(cursor);
     if (it == blocks_.end()) {
       request_block(cursor);
-      return;
+      return ChainWalk::kMissingBlock;
     }
     const Block& block = *it->second->block;
     if (block.height <= finalized_height_) {
@@ -873,14 +886,11 @@ void Replica::try_finalize(TimeMs now) {
       // Byzantine stake of a third or more. Stop voting rather than build on it.
       divergence_ = "a finalization certificate conflicts with the finalized chain at height " +
                     std::to_string(block.height);
-      best_finalization_.reset();
-      return;
+      return ChainWalk::kConflict;
     }
     chain.push_back(it->second.get());
     cursor = block.parent;
   }
-  Certificate certificate = *best_finalization_;
-  best_finalization_.reset();
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
     activity_of((*it)->hash);
     finalize_block(**it, certificate);
@@ -889,6 +899,7 @@ void Replica::try_finalize(TimeMs now) {
   prune();
   // Catching up through a finalization skips every view up to the new tip.
   enter_view(finalized_view_ + 1, now);
+  return ChainWalk::kFinalized;
 }
 
 void Replica::finalize_block(const BlockEntry& entry, const Certificate& certificate) {

@@ -168,7 +168,12 @@ class Replica {
   std::vector<const Block*> pending_chain(const Hash256& tip) const;
   bool certificate_valid(const Certificate& certificate);
   void note_notarized(const Certificate& certificate);
+  // Finalizes the best finalization certificate's chain once every block of it is here.
   void try_finalize(TimeMs now);
+  enum class ChainWalk { kFinalized, kMissingBlock, kConflict };
+  // Finalizes the blocks from our finalized tip up to `certificate`'s block, if all are here
+  // (otherwise requests the missing one); a chain that does not contain our tip is divergence.
+  ChainWalk finalize_through(const Certificate& certificate, TimeMs now);
   void finalize_block(const BlockEntry& entry, const Certificate& certificate);
   void check_certified_root(const Block& block);
   void request_block(const Hash256& hash);

@@ -603,5 +603,45 @@ TEST(ClusterTest, SyncedFinalizedChainsAreAcceptedOnlyWithAValidCertificateOnThe
             cluster.node(0).finalized.at(blocks.back().height).state_root);
 }
 
+// A restarted validator hears the live finalizations of the network before its sync has caught
+// up. The synced batch is final on its own certificate: it must not wait until the gap between
+// it and the newer certificate has been filled (which took one block request per missing block,
+// while the sync asked for the same batch again and again).
+TEST(ClusterTest, SyncedBlocksFinalizeWhileANewerCertificateWaitsForMissingBlocks) {
+  Cluster cluster;
+  cluster.start();
+  ASSERT_TRUE(cluster.run_until(60'000, [&] { return cluster.min_finalized_height() >= 2; }));
+  cluster.crash(3);
+  cluster.drop_filter = [](ValidatorIndex, ValidatorIndex to, const Message&) { return to == 3; };
+  ASSERT_TRUE(cluster.run_for(60'000, [&] { return cluster.min_finalized_height() >= 30; }));
+  cluster.restart(3);
+  Replica& lagging = *cluster.node(3).replica;
+  Height start = lagging.finalized_height();
+
+  std::vector<Block> batch;
+  std::optional<Certificate> batch_certificate;
+  std::optional<Certificate> newest;
+  for (const FinalizedEntry& entry : cluster.node(0).storage->finalized()) {
+    if (entry.block.height <= start) continue;
+    const bool self_certified = entry.finalization.block == entry.block.hash();
+    if (!batch_certificate) {
+      batch.push_back(entry.block);
+      if (self_certified && batch.size() >= 5) batch_certificate = entry.finalization;
+    }
+    if (self_certified) newest = entry.finalization;
+  }
+  ASSERT_TRUE(batch_certificate && newest);
+  ASSERT_GT(newest->view, batch_certificate->view + 5);
+
+  // The network's latest finalization arrives first; its block and those below are unknown.
+  lagging.on_message(0, Message{*newest}, cluster.now());
+  EXPECT_EQ(lagging.finalized_height(), start);
+
+  ASSERT_TRUE(lagging.on_finalized_chain(batch, *batch_certificate, cluster.now()).is_ok());
+  EXPECT_EQ(lagging.finalized_height(), batch.back().height);
+  EXPECT_EQ(cluster.node(3).application->root_at(batch.back().height),
+            cluster.node(0).finalized.at(batch.back().height).state_root);
+}
+
 }  // namespace
 }  // namespace ballast::consensus
