@@ -42,7 +42,7 @@ struct TransportConfig {
   std::int64_t idle_timeout_ms = 10'000;  // nothing received for this long: disconnect
   std::int64_t handshake_timeout_ms = 5'000;
   std::int64_t reconnect_min_ms = 100;
-  std::int64_t reconnect_max_ms = 5'000;
+  std::int64_t reconnect_max_ms = 1'000;
 };
 
 // Fails with a clear message when the configuration cannot work (bad limits, duplicate or

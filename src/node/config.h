@@ -61,7 +61,7 @@ struct NetworkSettings {
   std::int64_t keepalive_interval_ms = 1'000;
   std::int64_t idle_timeout_ms = 10'000;
   std::int64_t reconnect_min_ms = 100;
-  std::int64_t reconnect_max_ms = 5'000;
+  std::int64_t reconnect_max_ms = 1'000;
 
   bool operator==(const NetworkSettings&) const = default;
 };
