@@ -63,8 +63,9 @@ class Storage {
   virtual ~Storage() = default;
   // Must not return before the state is durable: the replica sends the votes right after.
   virtual void persist_voting_state(const VotingState& state) = 0;
-  // Appends finalized blocks in height order; durable before return.
-  virtual void append_finalized(const FinalizedEntry& entry) = 0;
+  // Appends finalized blocks (those one certificate finalized, or a synced batch) in height
+  // order, all durable before return: one synced write, not one per block.
+  virtual void append_finalized(std::span<const FinalizedEntry> entries) = 0;
   virtual VotingState load_voting_state() = 0;
   // The anchor of the application's snapshot, if it was restored from one.
   virtual std::optional<Anchor> load_anchor() = 0;

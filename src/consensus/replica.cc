@@ -84,16 +84,14 @@ void Replica::start(TimeMs now) {
   voting_ = storage_.load_voting_state();
   assert_consistent(voting_);
   if (std::optional<Anchor> anchor = storage_.load_anchor()) adopt_anchor(*anchor);
-  replaying_storage_ = true;  // these blocks are durable already: execute, do not append
   for (FinalizedEntry& stored : storage_.load_finalized()) {
     BALLAST_ASSERT_MSG(stored.block.parent == finalized_hash_,
                        "stored finalized blocks do not form a chain");
     store_block(stored.block);
     activity_of(stored.block.hash());
-    finalize_block(*blocks_.at(stored.block.hash()), stored.finalization);
+    finalize_block(*blocks_.at(stored.block.hash()));  // stored already
     last_finalization_ = stored.finalization;
   }
-  replaying_storage_ = false;
   finalized_out_.clear();
   prune();
   for (const auto& [view, block] : voting_.blocks) {
@@ -891,10 +889,13 @@ Replica::ChainWalk Replica::finalize_through(const Certificate& certificate, Tim
     chain.push_back(it->second.get());
     cursor = block.parent;
   }
+  std::vector<FinalizedEntry> finalized;
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
     activity_of((*it)->hash);
-    finalize_block(**it, certificate);
+    finalize_block(**it);
+    finalized.push_back({*(*it)->block, certificate});
   }
+  storage_.append_finalized(finalized);
   last_finalization_ = certificate;
   prune();
   // Catching up through a finalization skips every view up to the new tip.
@@ -902,13 +903,12 @@ Replica::ChainWalk Replica::finalize_through(const Certificate& certificate, Tim
   return ChainWalk::kFinalized;
 }
 
-void Replica::finalize_block(const BlockEntry& entry, const Certificate& certificate) {
+void Replica::finalize_block(const BlockEntry& entry) {
   const Block& block = *entry.block;
   BALLAST_ASSERT(block.parent == finalized_hash_ && block.height == finalized_height_ + 1);
   check_certified_root(block);
   Hash256 root = application_.execute(block);
   BALLAST_ASSERT(application_.executed_height() == block.height);
-  if (!replaying_storage_) storage_.append_finalized({block, certificate});
   finalized_hash_ = entry.hash;
   finalized_view_ = block.view;
   finalized_height_ = block.height;

@@ -173,8 +173,10 @@ class Replica {
   enum class ChainWalk { kFinalized, kMissingBlock, kConflict };
   // Finalizes the blocks from our finalized tip up to `certificate`'s block, if all are here
   // (otherwise requests the missing one); a chain that does not contain our tip is divergence.
+  // The blocks are stored with one synced write, before anything reports them finalized.
   ChainWalk finalize_through(const Certificate& certificate, TimeMs now);
-  void finalize_block(const BlockEntry& entry, const Certificate& certificate);
+  // Executes the next block of the finalized chain (the caller stores it).
+  void finalize_block(const BlockEntry& entry);
   void check_certified_root(const Block& block);
   void request_block(const Hash256& hash);
   std::shared_ptr<const Block> known_block(const Hash256& hash) const;
@@ -232,7 +234,6 @@ class Replica {
   std::set<std::pair<ValidatorIndex, View>> evidence_seen_;
   std::optional<std::string> divergence_;
   ReplicaStats stats_;
-  bool replaying_storage_ = false;
 };
 
 }  // namespace ballast::consensus

@@ -7,8 +7,8 @@ void SimStorage::persist_voting_state(const consensus::VotingState& state) {
   sync();
 }
 
-void SimStorage::append_finalized(const consensus::FinalizedEntry& entry) {
-  volatile_finalized_.push_back(entry);
+void SimStorage::append_finalized(std::span<const consensus::FinalizedEntry> entries) {
+  volatile_finalized_.insert(volatile_finalized_.end(), entries.begin(), entries.end());
   sync();
 }
 

@@ -12,7 +12,7 @@ namespace ballast::sim {
 class SimStorage final : public consensus::Storage {
  public:
   void persist_voting_state(const consensus::VotingState& state) override;
-  void append_finalized(const consensus::FinalizedEntry& entry) override;
+  void append_finalized(std::span<const consensus::FinalizedEntry> entries) override;
   consensus::VotingState load_voting_state() override { return durable_voting_; }
   std::optional<consensus::Anchor> load_anchor() override { return std::nullopt; }
   std::vector<consensus::FinalizedEntry> load_finalized() override { return durable_finalized_; }

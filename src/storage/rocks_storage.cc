@@ -222,19 +222,27 @@ void RocksStorage::persist_voting_state(const VotingState& state) {
   persisted_view_ = state.view;
 }
 
-void RocksStorage::append_finalized(const FinalizedEntry& entry) {
-  const consensus::Block& block = entry.block;
-  BALLAST_ASSERT_MSG(block.height == last_height() + 1,
-                     "finalized blocks must be appended in height order");
-  BALLAST_ASSERT_MSG(!tip_hash_ || block.parent == *tip_hash_,
-                     "an appended finalized block must extend the stored chain");
-  BALLAST_ASSERT(entry.finalization.kind == consensus::VoteKind::kFinalize);
-  Bytes value = encode_finalized_entry(entry);
-  require_ok(db_->Put(synced(), keys::block(block.height), slice(value)),
-             "append a finalized block");
-  if (first_block_height_ == 0) first_block_height_ = block.height;
-  last_block_height_ = block.height;
-  tip_hash_ = block.hash();
+void RocksStorage::append_finalized(std::span<const FinalizedEntry> entries) {
+  rocksdb::WriteBatch batch;
+  consensus::Height height = last_height();
+  std::optional<Hash256> tip = tip_hash_;
+  for (const FinalizedEntry& entry : entries) {
+    const consensus::Block& block = entry.block;
+    BALLAST_ASSERT_MSG(block.height == height + 1,
+                       "finalized blocks must be appended in height order");
+    BALLAST_ASSERT_MSG(!tip || block.parent == *tip,
+                       "an appended finalized block must extend the stored chain");
+    BALLAST_ASSERT(entry.finalization.kind == consensus::VoteKind::kFinalize);
+    Bytes value = encode_finalized_entry(entry);
+    require_ok(batch.Put(keys::block(block.height), slice(value)), "append a finalized block");
+    height = block.height;
+    tip = block.hash();
+  }
+  if (entries.empty()) return;
+  require_ok(db_->Write(synced(), &batch), "append finalized blocks");
+  if (first_block_height_ == 0) first_block_height_ = entries.front().block.height;
+  last_block_height_ = height;
+  tip_hash_ = tip;
 }
 
 VotingState RocksStorage::load_voting_state() {

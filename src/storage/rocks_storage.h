@@ -48,7 +48,7 @@ class RocksStorage final : public consensus::Storage {
   // consensus::Storage. Both writes are synced before they return; a write the disk refuses
   // aborts the process, because the replica would otherwise speak without a durable record.
   void persist_voting_state(const consensus::VotingState& state) override;
-  void append_finalized(const consensus::FinalizedEntry& entry) override;
+  void append_finalized(std::span<const consensus::FinalizedEntry> entries) override;
   consensus::VotingState load_voting_state() override;
   // The anchor of the latest snapshot, if any.
   std::optional<consensus::Anchor> load_anchor() override;

@@ -83,12 +83,14 @@ void MemoryStorage::remember(int kind, View view, const Hash256& block, std::uin
   first_recorded_.emplace(Key{kind, view, block}, sequence);
 }
 
-void MemoryStorage::append_finalized(const FinalizedEntry& entry) {
-  if (!finalized_.empty()) {
-    BALLAST_ASSERT(entry.block.height == finalized_.back().block.height + 1);
-    BALLAST_ASSERT(entry.block.parent == finalized_.back().block.hash());
+void MemoryStorage::append_finalized(std::span<const FinalizedEntry> entries) {
+  for (const FinalizedEntry& entry : entries) {
+    if (!finalized_.empty()) {
+      BALLAST_ASSERT(entry.block.height == finalized_.back().block.height + 1);
+      BALLAST_ASSERT(entry.block.parent == finalized_.back().block.hash());
+    }
+    finalized_.push_back(entry);
   }
-  finalized_.push_back(entry);
 }
 
 VotingState MemoryStorage::load_voting_state() {

@@ -84,7 +84,7 @@ class MemoryStorage : public Storage {
   explicit MemoryStorage(EventCounter* counter) : counter_(counter) {}
 
   void persist_voting_state(const VotingState& state) override;
-  void append_finalized(const FinalizedEntry& entry) override;
+  void append_finalized(std::span<const FinalizedEntry> entries) override;
   VotingState load_voting_state() override;
   std::optional<Anchor> load_anchor() override { return anchor_; }
   std::vector<FinalizedEntry> load_finalized() override { return finalized_; }

@@ -54,7 +54,7 @@ int run(int argc, char** argv) {
   report('o', storage.last_height());
   for (;;) {
     consensus::FinalizedEntry entry = testing::make_entry(storage.last_height() + 1, parent);
-    storage.append_finalized(entry);
+    storage.append_finalized({&entry, 1});
     report('b', entry.block.height);
     parent = entry.block.hash();
     storage.persist_voting_state(testing::make_voting_state(view));

@@ -136,7 +136,7 @@ class RocksStorageTest : public ::testing::Test {
       if (!top.empty()) parent = top.back().block.hash();
     }
     std::vector<FinalizedEntry> chain = make_chain(storage_->last_height() + 1, parent, count);
-    for (const FinalizedEntry& entry : chain) storage_->append_finalized(entry);
+    for (const FinalizedEntry& entry : chain) storage_->append_finalized({&entry, 1});
     return chain;
   }
 
@@ -181,6 +181,31 @@ TEST_F(RocksStorageTest, FinalizedEntriesSurviveReopen) {
   // Appending continues where the reopened chain ends.
   append(1);
   EXPECT_EQ(storage.last_height(), 13u);
+}
+
+// What one certificate finalizes (a synced batch of blocks) is stored in one synced write.
+TEST_F(RocksStorageTest, ABatchOfFinalizedBlocksIsAppendedWholeAndSurvivesReopen) {
+  open();
+  append(2);
+  std::vector<FinalizedEntry> stored = storage_->load_finalized();
+  std::vector<FinalizedEntry> batch = make_chain(3, stored.back().block.hash(), 6);
+  storage_->append_finalized(batch);
+  EXPECT_EQ(storage_->last_height(), 8u);
+  RocksStorage& storage = open();
+  std::vector<FinalizedEntry> loaded = storage.load_finalized();
+  ASSERT_EQ(loaded.size(), 8u);
+  for (std::size_t i = 0; i < batch.size(); ++i) EXPECT_TRUE(same_entry(loaded[2 + i], batch[i]));
+  EXPECT_EQ(storage.last_height(), 8u);
+}
+
+// A batch that breaks the chain part-way aborts before anything of it is written.
+TEST_F(RocksStorageTest, ABatchThatBreaksTheChainAbortsBeforeWriting) {
+  open();
+  std::vector<FinalizedEntry> chain = append(2);
+  std::vector<FinalizedEntry> batch = make_chain(3, chain.back().block.hash(), 3);
+  batch[2].block.parent = Hash256{};
+  EXPECT_DEATH(storage_->append_finalized(batch), "extend the stored chain");
+  EXPECT_EQ(open().last_height(), 2u);
 }
 
 TEST_F(RocksStorageTest, RestartResumesFromTheLatestSnapshotAndTheBlocksAfterIt) {
@@ -277,7 +302,7 @@ TEST_F(RocksStorageTest, InstallingOnEmptyStorageStartsTheChainAtTheSnapshot) {
   EXPECT_EQ(storage_->last_height(), 50u);
   EXPECT_EQ(storage_->first_height(), 0u);
   EXPECT_TRUE(storage_->load_finalized().empty());
-  storage_->append_finalized(remote[50]);  // height 51 extends the snapshot
+  storage_->append_finalized({&remote[50], 1});  // height 51 extends the snapshot
 
   RocksStorage& storage = open();
   EXPECT_EQ(storage.load_voting_state(), make_voting_state(70));
@@ -377,7 +402,7 @@ TEST_F(RocksStorageTest, AppendingOutOfOrderAborts) {
   open();
   append(3);
   FinalizedEntry gap = make_entry(5, Hash256{});
-  EXPECT_DEATH(storage_->append_finalized(gap), "height order");
+  EXPECT_DEATH(storage_->append_finalized({&gap, 1}), "height order");
 }
 
 TEST_F(RocksStorageTest, GoingBackToAnEarlierViewAborts) {
