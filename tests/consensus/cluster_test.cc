@@ -565,15 +565,20 @@ TEST(ClusterTest, ReplicaRestartedFromASnapshotAnchorRejoinsWithoutEarlierBlocks
   EXPECT_EQ(node.application->root_at(target), cluster.node(0).finalized.at(target).state_root);
 }
 
-TEST(ClusterTest, SyncedFinalizedChainsAreAcceptedOnlyWithAValidCertificateOnTheTip) {
-  Cluster cluster;
+// Validator 3 crashes early and comes back once the others have finalized `height`; from the
+// crash on it hears nothing: only what a test hands it directly reaches it.
+void leave_validator_3_behind(Cluster& cluster, Height height) {
   cluster.start();
   ASSERT_TRUE(cluster.run_until(60'000, [&] { return cluster.min_finalized_height() >= 2; }));
   cluster.crash(3);
-  // Validator 3 hears nothing from now on: only what it is handed through sync reaches it.
   cluster.drop_filter = [](ValidatorIndex, ValidatorIndex to, const Message&) { return to == 3; };
-  ASSERT_TRUE(cluster.run_for(60'000, [&] { return cluster.min_finalized_height() >= 20; }));
+  ASSERT_TRUE(cluster.run_for(60'000, [&] { return cluster.min_finalized_height() >= height; }));
   cluster.restart(3);
+}
+
+TEST(ClusterTest, SyncedFinalizedChainsAreAcceptedOnlyWithAValidCertificateOnTheTip) {
+  Cluster cluster;
+  ASSERT_NO_FATAL_FAILURE(leave_validator_3_behind(cluster, 20));
   Replica& lagging = *cluster.node(3).replica;
   Height start = lagging.finalized_height();
 
@@ -609,12 +614,7 @@ TEST(ClusterTest, SyncedFinalizedChainsAreAcceptedOnlyWithAValidCertificateOnThe
 // while the sync asked for the same batch again and again).
 TEST(ClusterTest, SyncedBlocksFinalizeWhileANewerCertificateWaitsForMissingBlocks) {
   Cluster cluster;
-  cluster.start();
-  ASSERT_TRUE(cluster.run_until(60'000, [&] { return cluster.min_finalized_height() >= 2; }));
-  cluster.crash(3);
-  cluster.drop_filter = [](ValidatorIndex, ValidatorIndex to, const Message&) { return to == 3; };
-  ASSERT_TRUE(cluster.run_for(60'000, [&] { return cluster.min_finalized_height() >= 30; }));
-  cluster.restart(3);
+  ASSERT_NO_FATAL_FAILURE(leave_validator_3_behind(cluster, 30));
   Replica& lagging = *cluster.node(3).replica;
   Height start = lagging.finalized_height();
 
