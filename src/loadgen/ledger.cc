@@ -35,6 +35,12 @@ void Ledger::on_ack(std::uint32_t index, Ack ack, std::string reason) {
   outcome.reason = std::move(reason);
 }
 
+void Ledger::on_answer(std::uint32_t index, Ack ack, std::int64_t now_us, std::string reason) {
+  BALLAST_ASSERT(ack == Ack::kAccepted || ack == Ack::kRejected);
+  outcomes_[index].answered_us = now_us;
+  on_ack(index, ack, std::move(reason));
+}
+
 void Ledger::on_finalized(const Hash256& id, std::int64_t now_us, bool executed,
                           std::string reject) {
   auto it = index_by_id_.find(id);

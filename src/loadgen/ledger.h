@@ -25,6 +25,7 @@ struct Outcome {
   std::int64_t sent_us = -1;
   Ack ack = Ack::kNotSent;
   std::string reason;              // refusal reason, or why it was not sent
+  std::int64_t answered_us = -1;   // when the node's answer (accepted or refused) came
   std::int64_t finalized_us = -1;  // first seen in a finalized block (-1: not seen)
   bool executed = false;           // accepted by execution (not rejected in its block)
   std::string execution_reject;    // the reject code when execution refused it
@@ -50,6 +51,8 @@ class Ledger {
   std::size_t in_flight() const { return in_flight_; }
   void on_sent(std::uint32_t index, std::int64_t now_us);
   void on_ack(std::uint32_t index, Ack ack, std::string reason = {});
+  // The node answered (kAccepted or kRejected) at `now_us`.
+  void on_answer(std::uint32_t index, Ack ack, std::int64_t now_us, std::string reason = {});
 
  private:
   std::vector<Outcome> outcomes_;

@@ -264,9 +264,15 @@ LoadReport summarize_run(const LoadgenOptions& options, Run& run) {
   report.duration_s = static_cast<double>(options.workload.duration_ms) / 1'000.0;
   report.planned = ledger.size();
   std::map<std::string, std::vector<std::int64_t>> latencies;
+  std::map<std::string, std::vector<std::int64_t>> ack_latencies;
   for (std::uint32_t i = 0; i < ledger.size(); ++i) {
     const Outcome& outcome = ledger.at(i);
     if (outcome.sent_us >= 0) report.sent += 1;
+    if (outcome.ack == Ack::kAccepted && outcome.sent_us >= 0 && outcome.answered_us >= 0) {
+      std::int64_t waited = outcome.answered_us - outcome.sent_us;
+      ack_latencies[std::string(priority_class_name(ledger.priority(i)))].push_back(waited);
+      ack_latencies["all"].push_back(waited);
+    }
     switch (outcome.ack) {
       case Ack::kAccepted:
         report.accepted += 1;
@@ -292,6 +298,7 @@ LoadReport summarize_run(const LoadgenOptions& options, Run& run) {
     }
   }
   for (auto& [name, values] : latencies) report.latency[name] = summarize(values);
+  for (auto& [name, values] : ack_latencies) report.ack_latency[name] = summarize(values);
   report.started = run.started();
   if (options.keep_traces) {
     report.traces.reserve(ledger.size());
@@ -389,15 +396,33 @@ RootComparison compare_state_roots(const std::vector<Endpoint>& nodes, std::int6
   }
 }
 
-nlohmann::json report_json(const LoadReport& report) {
+namespace {
+
+nlohmann::json latency_json(const std::map<std::string, LatencySummary>& summaries) {
   nlohmann::json latency = nlohmann::json::object();
-  for (const auto& [name, summary] : report.latency) {
+  for (const auto& [name, summary] : summaries) {
     latency[name] = {{"count", summary.count},
                      {"p50_ms", summary.p50_ms},
                      {"p99_ms", summary.p99_ms},
                      {"p999_ms", summary.p999_ms},
                      {"max_ms", summary.max_ms}};
   }
+  return latency;
+}
+
+void print_latency(std::string_view title, const std::map<std::string, LatencySummary>& summaries,
+                   std::ostream& out) {
+  out << title << " (ms):\n";
+  for (const auto& [name, summary] : summaries) {
+    out << fmt::format("  {:<9} n={:<8} p50 {:8.1f}  p99 {:8.1f}  p99.9 {:8.1f}  max {:8.1f}\n",
+                       name, summary.count, summary.p50_ms, summary.p99_ms, summary.p999_ms,
+                       summary.max_ms);
+  }
+}
+
+}  // namespace
+
+nlohmann::json report_json(const LoadReport& report) {
   return {{"offered_per_s", report.offered_per_s},
           {"duration_s", report.duration_s},
           {"planned", report.planned},
@@ -411,7 +436,8 @@ nlohmann::json report_json(const LoadReport& report) {
           {"dropped", report.dropped},
           {"lost_acknowledged", report.lost_acknowledged},
           {"finalized_per_s", report.finalized_per_s},
-          {"latency", std::move(latency)},
+          {"latency", latency_json(report.latency)},
+          {"ack_latency", latency_json(report.ack_latency)},
           {"heights", report.heights},
           {"compared_height", report.compared_height},
           {"state_roots_equal", report.state_roots_equal}};
@@ -422,12 +448,8 @@ void print_report(const LoadReport& report, std::ostream& out) {
                      report.offered_per_s, report.duration_s, report.sent, report.accepted,
                      report.finalized);
   out << fmt::format("finalized throughput {:.0f} tx/s\n", report.finalized_per_s);
-  out << "submit-to-finalized latency (ms):\n";
-  for (const auto& [name, summary] : report.latency) {
-    out << fmt::format("  {:<9} n={:<8} p50 {:8.1f}  p99 {:8.1f}  p99.9 {:8.1f}  max {:8.1f}\n",
-                       name, summary.count, summary.p50_ms, summary.p99_ms, summary.p999_ms,
-                       summary.max_ms);
-  }
+  print_latency("submit-to-finalized latency", report.latency, out);
+  print_latency("submit-to-acknowledged latency, accepted only", report.ack_latency, out);
   auto print_counts = [&](std::string_view title,
                           const std::map<std::string, std::size_t>& counts) {
     if (counts.empty()) return;

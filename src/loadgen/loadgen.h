@@ -71,7 +71,9 @@ struct LoadReport {
   std::size_t lost_acknowledged = 0;              // accepted, and neither finalized nor dropped
   double finalized_per_s = 0;                     // finalized / (last finalization - first send)
   std::map<std::string, LatencySummary> latency;  // per priority class, and "all"
-  std::vector<std::uint64_t> heights;             // per node at the end (0: unreachable)
+  // Submit-to-acknowledged, the accepted transactions only: what admission took.
+  std::map<std::string, LatencySummary> ack_latency;
+  std::vector<std::uint64_t> heights;  // per node at the end (0: unreachable)
   bool state_roots_equal = false;
   std::uint64_t compared_height = 0;
   std::chrono::steady_clock::time_point started;  // what the traces count from

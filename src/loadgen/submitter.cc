@@ -82,6 +82,7 @@ class Submitter::Connection : public std::enable_shared_from_this<Submitter::Con
 
   void on_response() {
     Ledger& ledger = owner_->ledger_;
+    const std::int64_t now = owner_->now_us_();
     nlohmann::json body = nlohmann::json::parse(response_.body(), nullptr, false);
     const nlohmann::json* results = nullptr;
     if (!body.is_discarded() && body.contains("results")) results = &body["results"];
@@ -89,15 +90,15 @@ class Submitter::Connection : public std::enable_shared_from_this<Submitter::Con
       if (results != nullptr && i < results->size()) {
         const nlohmann::json& result = (*results)[i];
         if (result.value("status", "") == "accepted") {
-          ledger.on_ack(batch_[i], Ack::kAccepted);
+          ledger.on_answer(batch_[i], Ack::kAccepted, now);
         } else {
-          ledger.on_ack(batch_[i], Ack::kRejected, result.value("reason", "unknown"));
+          ledger.on_answer(batch_[i], Ack::kRejected, now, result.value("reason", "unknown"));
         }
       } else {
         // The whole batch was refused (overloaded, malformed): the same reason for each.
         std::string reason = body.is_discarded() ? "http_" + std::to_string(response_.result_int())
                                                  : body.value("reason", "unknown");
-        ledger.on_ack(batch_[i], Ack::kRejected, reason);
+        ledger.on_answer(batch_[i], Ack::kRejected, now, reason);
       }
     }
     batch_.clear();

@@ -32,6 +32,8 @@ TEST(LoadgenTest, AShortOpenLoopRunLosesNothingAcknowledgedAndTheRootsAgree) {
     EXPECT_GT(report["latency"][priority]["count"].get<std::size_t>(), 0u)
         << "the mix has " << priority << " transactions";
   }
+  // Submit-to-acknowledged covers every accepted transaction.
+  EXPECT_EQ(report["ack_latency"]["all"]["count"], report["accepted"]);
 }
 
 }  // namespace

@@ -148,7 +148,12 @@ TEST(SubmitterTest, AnAccountsTransactionsArriveInOrderWhileAnotherConnectionIsI
   submitter.stop();
   run_for(20ms);
 
-  for (std::uint32_t i = 0; i < 3; ++i) EXPECT_EQ(ledger.at(i).ack, Ack::kAccepted) << i;
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(ledger.at(i).ack, Ack::kAccepted) << i;
+    // The answer's time is kept for the submit-to-acknowledged latency.
+    EXPECT_GE(ledger.at(i).sent_us, 0) << i;
+    EXPECT_GE(ledger.at(i).answered_us, ledger.at(i).sent_us) << i;
+  }
   std::vector<std::string> bodies = node.bodies();
   auto arrival = [&](const std::string& name) {
     for (std::size_t i = 0; i < bodies.size(); ++i) {
