@@ -169,9 +169,6 @@ Status Replica::on_finalized_chain(std::span<const Block> blocks, const Certific
   // has caught up.
   const ChainWalk walk = finalize_through(finalization, now);
   BALLAST_ASSERT(walk == ChainWalk::kFinalized);  // they extend our tip, checked above
-  if (best_finalization_ && best_finalization_->view <= finalized_view_) {
-    best_finalization_.reset();
-  }
   try_finalize(now);
   return Status::ok();
 }
@@ -865,6 +862,8 @@ void Replica::try_finalize(TimeMs now) {
   if (!best_finalization_) return;
   Certificate certificate = *best_finalization_;
   best_finalization_.reset();
+  // Settled already, by a synced batch that reached past it.
+  if (certificate.view <= finalized_view_) return;
   if (finalize_through(certificate, now) == ChainWalk::kMissingBlock) {
     best_finalization_ = certificate;
   }

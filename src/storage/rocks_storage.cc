@@ -223,6 +223,7 @@ void RocksStorage::persist_voting_state(const VotingState& state) {
 }
 
 void RocksStorage::append_finalized(std::span<const FinalizedEntry> entries) {
+  if (entries.empty()) return;
   rocksdb::WriteBatch batch;
   consensus::Height height = last_height();
   std::optional<Hash256> tip = tip_hash_;
@@ -238,7 +239,6 @@ void RocksStorage::append_finalized(std::span<const FinalizedEntry> entries) {
     height = block.height;
     tip = block.hash();
   }
-  if (entries.empty()) return;
   require_ok(db_->Write(synced(), &batch), "append finalized blocks");
   if (first_block_height_ == 0) first_block_height_ = entries.front().block.height;
   last_block_height_ = height;

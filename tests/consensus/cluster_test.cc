@@ -576,33 +576,48 @@ void leave_validator_3_behind(Cluster& cluster, Height height) {
   cluster.restart(3);
 }
 
+bool self_certified(const FinalizedEntry& entry) {
+  return entry.finalization.block == entry.block.hash();
+}
+
+// What a sync response would carry: the blocks validator 0 stored after `start`, up to the first
+// self-certified one at least five blocks on, and that block's certificate.
+struct SyncedBatch {
+  std::vector<Block> blocks;
+  Certificate certificate;
+};
+
+std::optional<SyncedBatch> synced_batch(Cluster& cluster, Height start) {
+  SyncedBatch batch;
+  for (const FinalizedEntry& entry : cluster.node(0).storage->finalized()) {
+    if (entry.block.height <= start) continue;
+    batch.blocks.push_back(entry.block);
+    if (self_certified(entry) && batch.blocks.size() >= 5) {
+      batch.certificate = entry.finalization;
+      return batch;
+    }
+  }
+  return std::nullopt;
+}
+
 TEST(ClusterTest, SyncedFinalizedChainsAreAcceptedOnlyWithAValidCertificateOnTheTip) {
   Cluster cluster;
   ASSERT_NO_FATAL_FAILURE(leave_validator_3_behind(cluster, 20));
   Replica& lagging = *cluster.node(3).replica;
   Height start = lagging.finalized_height();
+  std::optional<SyncedBatch> synced = synced_batch(cluster, start);
+  ASSERT_TRUE(synced);
+  const std::vector<Block>& blocks = synced->blocks;
+  const Certificate& certificate = synced->certificate;
 
-  // The entries validator 0 stored after validator 3's tip, up to a self-certified one.
-  std::vector<Block> blocks;
-  std::optional<Certificate> certificate;
-  for (const FinalizedEntry& entry : cluster.node(0).storage->finalized()) {
-    if (entry.block.height <= start) continue;
-    blocks.push_back(entry.block);
-    if (entry.finalization.block == entry.block.hash()) {
-      certificate = entry.finalization;
-      if (blocks.size() >= 5) break;
-    }
-  }
-  while (blocks.back().hash() != certificate->block) blocks.pop_back();
-
-  Certificate forged = *certificate;
+  Certificate forged = certificate;
   forged.signatures.front().signature.bytes[0] ^= 1;
   EXPECT_FALSE(lagging.on_finalized_chain(blocks, forged, cluster.now()).is_ok());
   std::vector<Block> gapped(blocks.begin() + 1, blocks.end());
-  EXPECT_FALSE(lagging.on_finalized_chain(gapped, *certificate, cluster.now()).is_ok());
+  EXPECT_FALSE(lagging.on_finalized_chain(gapped, certificate, cluster.now()).is_ok());
   EXPECT_EQ(lagging.finalized_height(), start);
 
-  ASSERT_TRUE(lagging.on_finalized_chain(blocks, *certificate, cluster.now()).is_ok());
+  ASSERT_TRUE(lagging.on_finalized_chain(blocks, certificate, cluster.now()).is_ok());
   EXPECT_EQ(lagging.finalized_height(), blocks.back().height);
   EXPECT_EQ(cluster.node(3).application->root_at(blocks.back().height),
             cluster.node(0).finalized.at(blocks.back().height).state_root);
@@ -618,26 +633,21 @@ TEST(ClusterTest, SyncedBlocksFinalizeWhileANewerCertificateWaitsForMissingBlock
   Replica& lagging = *cluster.node(3).replica;
   Height start = lagging.finalized_height();
 
-  std::vector<Block> batch;
-  std::optional<Certificate> batch_certificate;
+  std::optional<SyncedBatch> synced = synced_batch(cluster, start);
   std::optional<Certificate> newest;
   for (const FinalizedEntry& entry : cluster.node(0).storage->finalized()) {
-    if (entry.block.height <= start) continue;
-    const bool self_certified = entry.finalization.block == entry.block.hash();
-    if (!batch_certificate) {
-      batch.push_back(entry.block);
-      if (self_certified && batch.size() >= 5) batch_certificate = entry.finalization;
-    }
-    if (self_certified) newest = entry.finalization;
+    if (self_certified(entry)) newest = entry.finalization;
   }
-  ASSERT_TRUE(batch_certificate && newest);
-  ASSERT_GT(newest->view, batch_certificate->view + 5);
+  ASSERT_TRUE(synced && newest);
+  const std::vector<Block>& batch = synced->blocks;
+  const Certificate& batch_certificate = synced->certificate;
+  ASSERT_GT(newest->view, batch_certificate.view + 5);
 
   // The network's latest finalization arrives first; its block and those below are unknown.
   lagging.on_message(0, Message{*newest}, cluster.now());
   EXPECT_EQ(lagging.finalized_height(), start);
 
-  ASSERT_TRUE(lagging.on_finalized_chain(batch, *batch_certificate, cluster.now()).is_ok());
+  ASSERT_TRUE(lagging.on_finalized_chain(batch, batch_certificate, cluster.now()).is_ok());
   EXPECT_EQ(lagging.finalized_height(), batch.back().height);
   EXPECT_EQ(cluster.node(3).application->root_at(batch.back().height),
             cluster.node(0).finalized.at(batch.back().height).state_root);
