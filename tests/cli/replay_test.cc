@@ -28,18 +28,31 @@ std::vector<nlohmann::json> parse_lines(const std::string& text) {
   return lines;
 }
 
-// A temporary order file, removed when the test ends.
+// A temporary order file, removed when the test ends. Its name is unique to this process and
+// file so that tests running in parallel (ctest -j, or two build trees) never share one.
 class OrderFile {
  public:
-  explicit OrderFile(const std::string& text)
-      : path_(std::filesystem::temp_directory_path() /
-              ("ballast-orders-" + std::to_string(::getpid()) + ".jsonl")) {
+  explicit OrderFile(const std::string& text) : path_(unique_path()) {
     std::ofstream(path_) << text;
   }
+  explicit OrderFile(const std::vector<std::string>& lines) : path_(unique_path()) {
+    std::ofstream file(path_);
+    for (const std::string& line : lines) file << line << "\n";
+  }
+  OrderFile(const OrderFile&) = delete;
+  OrderFile& operator=(const OrderFile&) = delete;
   ~OrderFile() { std::filesystem::remove(path_); }
   std::string path() const { return path_.string(); }
 
  private:
+  static std::filesystem::path unique_path() {
+    static int files_made = 0;
+    files_made += 1;
+    return std::filesystem::temp_directory_path() /
+           ("ballast-orders-" + std::to_string(::getpid()) + "-" + std::to_string(files_made) +
+            ".jsonl");
+  }
+
   std::filesystem::path path_;
 };
 
@@ -85,31 +98,21 @@ TEST(ReplayTest, SameFileSameRoot) {
   EXPECT_EQ(first.back()["state_root"].get<std::string>().size(), 64u);
 }
 
-// Writes `lines` to a temporary order file and returns its path.
-std::filesystem::path write_orders(const std::string& name, const std::vector<std::string>& lines) {
-  auto path = std::filesystem::temp_directory_path() / name;
-  std::ofstream file(path);
-  for (const std::string& line : lines) file << line << "\n";
-  return path;
-}
-
 // A trade at 6000, then within a second a buy of an ask more than 3 % higher: a velocity pause;
 // 5 s later the auction, 1 s after that the uncross.
-std::filesystem::path write_velocity_orders() {
-  return write_orders(
-      "ballast-replay-breakers.jsonl",
-      {R"({"block":1,"time_ms":1000,"account":"alice","action":"place","market":"BTC-USD","side":"sell","price":6000,"quantity":100000})",
-       R"({"block":1,"time_ms":1000,"account":"bob","action":"place","market":"BTC-USD","side":"buy","price":6000,"quantity":100000})",
-       R"({"time_ms":1500,"account":"alice","action":"place","market":"BTC-USD","side":"sell","price":6250,"quantity":100000})",
-       R"({"time_ms":1800,"account":"bob","action":"place","market":"BTC-USD","side":"buy","price":6290,"quantity":100000})",
-       R"({"time_ms":6800,"account":"carol","action":"cancel_all"})",
-       R"({"time_ms":7800,"account":"carol","action":"cancel_all"})"});
+std::vector<std::string> velocity_orders() {
+  return {
+      R"({"block":1,"time_ms":1000,"account":"alice","action":"place","market":"BTC-USD","side":"sell","price":6000,"quantity":100000})",
+      R"({"block":1,"time_ms":1000,"account":"bob","action":"place","market":"BTC-USD","side":"buy","price":6000,"quantity":100000})",
+      R"({"time_ms":1500,"account":"alice","action":"place","market":"BTC-USD","side":"sell","price":6250,"quantity":100000})",
+      R"({"time_ms":1800,"account":"bob","action":"place","market":"BTC-USD","side":"buy","price":6290,"quantity":100000})",
+      R"({"time_ms":6800,"account":"carol","action":"cancel_all"})",
+      R"({"time_ms":7800,"account":"carol","action":"cancel_all"})"};
 }
 
 TEST(ReplayTest, BlockTimesDriveTheCircuitBreakersAndTheirEventsArePrinted) {
-  auto path = write_velocity_orders();
-  auto lines = replay_json(path.string());
-  std::filesystem::remove(path);
+  OrderFile file(velocity_orders());
+  auto lines = replay_json(file.path());
   ASSERT_FALSE(lines.empty());
   std::vector<std::string> transitions;
   int auction_fills = 0;
@@ -134,14 +137,13 @@ TEST(ReplayTest, BlockTimesDriveTheCircuitBreakersAndTheirEventsArePrinted) {
 }
 
 TEST(ReplayTest, TextOutputShowsMarketStatesAndAuctionFills) {
-  auto path = write_velocity_orders();
+  OrderFile file(velocity_orders());
   ReplayOptions options;
-  options.orders_path = path.string();
+  options.orders_path = file.path();
   options.genesis_path = kSource + "/examples/genesis.json";
   options.dev_keys = true;
   std::ostringstream out;
   Status status = run_replay(options, out);
-  std::filesystem::remove(path);
   ASSERT_TRUE(status.is_ok()) << status.to_string();
   const std::string text = out.str();
   for (const char* expected :
@@ -154,35 +156,30 @@ TEST(ReplayTest, TextOutputShowsMarketStatesAndAuctionFills) {
 }
 
 TEST(ReplayTest, BlockTimeGoingBackIsAnErrorNamingTheLine) {
-  auto path = write_orders("ballast-replay-time.jsonl",
-                           {R"({"time_ms":5000,"account":"alice","action":"cancel_all"})",
-                            R"({"time_ms":4000,"account":"alice","action":"cancel_all"})"});
+  OrderFile file(
+      std::vector<std::string>{R"({"time_ms":5000,"account":"alice","action":"cancel_all"})",
+                               R"({"time_ms":4000,"account":"alice","action":"cancel_all"})"});
   ReplayOptions options;
-  options.orders_path = path.string();
+  options.orders_path = file.path();
   options.genesis_path = kSource + "/examples/genesis.json";
   options.dev_keys = true;
   std::ostringstream out;
   Status status = run_replay(options, out);
-  std::filesystem::remove(path);
   ASSERT_FALSE(status.is_ok());
   EXPECT_NE(status.message().find("line 2"), std::string::npos) << status.message();
   EXPECT_NE(status.message().find("time_ms"), std::string::npos) << status.message();
 }
 
 TEST(ReplayTest, MalformedLineIsAnErrorNamingTheLine) {
-  auto path = std::filesystem::temp_directory_path() / "ballast-replay-bad.jsonl";
-  std::ofstream(path)
-      << R"({"account":"alice","action":"place","market":"BTC-USD","side":"buy","price":1,"quantity":100000})"
-      << "\n"
-      << R"({"account":"alice","action":"place","market":"NOPE","side":"buy"})"
-      << "\n";
+  OrderFile file(std::vector<std::string>{
+      R"({"account":"alice","action":"place","market":"BTC-USD","side":"buy","price":1,"quantity":100000})",
+      R"({"account":"alice","action":"place","market":"NOPE","side":"buy"})"});
   ReplayOptions options;
-  options.orders_path = path.string();
+  options.orders_path = file.path();
   options.genesis_path = kSource + "/examples/genesis.json";
   options.dev_keys = true;
   std::ostringstream out;
   Status status = run_replay(options, out);
-  std::filesystem::remove(path);
   ASSERT_FALSE(status.is_ok());
   EXPECT_NE(status.message().find("line 2"), std::string::npos) << status.message();
   EXPECT_NE(status.message().find("unknown market"), std::string::npos) << status.message();
