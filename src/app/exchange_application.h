@@ -51,6 +51,9 @@ class ExchangeApplication final : public consensus::Application {
                 CancelCheck cancel_check = CancelCheck::kNone);
   // The signature of transaction `id` was checked elsewhere (the node's verification workers).
   void note_signature_verified(const Hash256& id);
+  // Signatures this application checked itself because nobody had before. In a node that is a
+  // proposed or finalized block carrying a transaction whose gossip has not been verified yet.
+  std::uint64_t signatures_checked() const { return signatures_checked_; }
   // Client transactions to gossip to peers, at most `max_bytes` per batch.
   std::vector<Bytes> take_gossip(std::size_t max_bytes) { return mempool_.take_gossip(max_bytes); }
   // Admitted transactions dropped without being included, with the reason, since the last call.
@@ -101,6 +104,7 @@ class ExchangeApplication final : public consensus::Application {
   mempool::Mempool mempool_;
   std::map<consensus::Height, Hash256> roots_;
   std::unordered_set<Hash256, Hash256Hasher> verified_;
+  std::uint64_t signatures_checked_ = 0;
   exchange::BlockResult last_result_;
   ExecutedHandler on_executed_;
 };

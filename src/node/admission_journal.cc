@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "base/assert.h"
+#include "node/thread_name.h"
 
 namespace ballast::node {
 
@@ -20,7 +21,10 @@ Result<std::unique_ptr<AdmissionJournal>> AdmissionJournal::open(storage::Admitt
 }
 
 AdmissionJournal::AdmissionJournal(storage::AdmittedStore& store, std::size_t capacity)
-    : store_(store), queue_(capacity), writer_([this] { write_loop(); }) {}
+    : store_(store), queue_(capacity), writer_([this] {
+        name_this_thread("journal");
+        write_loop();
+      }) {}
 
 AdmissionJournal::~AdmissionJournal() {
   while (!next_.empty() && !queue_.try_push(next_)) {

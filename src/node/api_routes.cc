@@ -663,6 +663,9 @@ ApiResponse ApiRoutes::metrics() const {
              static_cast<double>(verify_pool_.verifications()), {{"kind", "transaction"}});
   out.sample("ballast_signature_verifications_total",
              static_cast<double>(metrics_.consensus_verifications.load()), {{"kind", "consensus"}});
+  out.sample("ballast_signature_verifications_total",
+             static_cast<double>(metrics_.block_verifications.load()),
+             {{"kind", "block_transaction"}});
   counter("ballast_signature_cache_hits_total",
           "Transactions whose signature was already verified on this node.",
           static_cast<double>(verify_pool_.cache_hits()));

@@ -114,6 +114,7 @@ bool Core::query(std::function<void(CoreView& view)> query) {
 // them from storage in start()).
 void Core::start_consensus(std::int64_t now) {
   application_ = std::make_unique<app::ExchangeApplication>(genesis_, options_.application);
+  block_verifications_counted_ = 0;
   application_->set_on_executed(
       [this](const consensus::Block& block, const exchange::BlockResult& result) {
         on_executed(block, result);
@@ -177,10 +178,19 @@ void Core::run(const std::atomic<bool>& stop) {
     replica_->on_tick(now);
     sync_tick(now);
     transactions_.expire_waiters(now);
+    count_block_verifications();
     flush();
     report_stalled_finalization(now);
   }
   inbox_.close();
+}
+
+// The application counts from zero again after a snapshot install; the metric never goes back.
+void Core::count_block_verifications() {
+  std::uint64_t checked = application_->signatures_checked();
+  metrics_.block_verifications.fetch_add(checked - block_verifications_counted_,
+                                         std::memory_order_relaxed);
+  block_verifications_counted_ = checked;
 }
 
 // Nothing finalized for many timeouts means the network is split, a quorum is down, or

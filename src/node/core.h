@@ -205,6 +205,7 @@ class Core {
   void send_pool_to(std::uint32_t peer);
   void publish_status();
   void report_stalled_finalization(std::int64_t now);
+  void count_block_verifications();
   std::int64_t next_wakeup(std::int64_t now) const;
 
   // Sync (core_sync.cc).
@@ -234,6 +235,7 @@ class Core {
   std::unique_ptr<consensus::Signer> signer_;
   std::unique_ptr<consensus::Verifier> verifier_;
   std::unique_ptr<app::ExchangeApplication> application_;
+  std::uint64_t block_verifications_counted_ = 0;  // of application_'s, in the metrics already
   // TEST ONLY: wraps the first application when corrupt_roots_from_height is set.
   std::unique_ptr<consensus::Application> corrupted_application_;
   bool corruption_used_ = false;

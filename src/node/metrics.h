@@ -57,11 +57,12 @@ struct NodeMetrics {
 
   LatencyHistogram finalization_latency;  // block timestamp to finalized here
   std::atomic<std::uint64_t> blocks_finalized{0};
-  std::atomic<std::uint64_t> consensus_verifications{0};    // votes, proposals, certificates
-  std::atomic<std::uint64_t> transactions_accepted{0};      // admitted to the mempool from clients
-  LabeledCounter transactions_rejected;                     // refused at submission, by reason
-  std::atomic<std::uint64_t> transactions_dropped{0};       // left the mempool unincluded
-  std::vector<std::atomic<std::uint64_t>> trades;           // per market
+  std::atomic<std::uint64_t> consensus_verifications{0};  // votes, proposals, certificates
+  std::atomic<std::uint64_t> block_verifications{0};      // block transactions not verified before
+  std::atomic<std::uint64_t> transactions_accepted{0};    // admitted to the mempool from clients
+  LabeledCounter transactions_rejected;                   // refused at submission, by reason
+  std::atomic<std::uint64_t> transactions_dropped{0};     // left the mempool unincluded
+  std::vector<std::atomic<std::uint64_t>> trades;         // per market
   std::vector<std::atomic<std::uint64_t>> traded_quantity;  // per market, base units
   std::atomic<std::uint64_t> http_requests{0};
   LabeledCounter http_errors;  // by status code

@@ -12,6 +12,7 @@
 #include "node/core.h"
 #include "node/equivocator.h"
 #include "node/http_api.h"
+#include "node/thread_name.h"
 #include "node/verify_lanes.h"
 
 namespace ballast::node {
@@ -273,7 +274,10 @@ void Validator::run_until_signal() {
   });
   std::vector<std::thread> io_threads;
   for (std::size_t i = 0; i < config_.io_threads; ++i) {
-    io_threads.emplace_back([this] { io_.run(); });
+    io_threads.emplace_back([this, i] {
+      name_this_thread("io-" + std::to_string(i));
+      io_.run();
+    });
   }
   core_->run(stop);  // the core thread is this one
   api_->stop();

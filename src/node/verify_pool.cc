@@ -1,6 +1,7 @@
 #include "node/verify_pool.h"
 
 #include "exchange/transaction.h"
+#include "node/thread_name.h"
 
 namespace ballast::node {
 
@@ -8,7 +9,12 @@ VerifyPool::VerifyPool(std::string chain_id, std::size_t threads, std::size_t qu
                        std::size_t cache_entries)
     : chain_id_(std::move(chain_id)), cache_entries_(cache_entries), jobs_(queue_capacity) {
   BALLAST_ASSERT(threads > 0);
-  for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { work(); });
+  for (std::size_t i = 0; i < threads; ++i) {
+    workers_.emplace_back([this, i] {
+      name_this_thread("verify-" + std::to_string(i));
+      work();
+    });
+  }
 }
 
 VerifyPool::~VerifyPool() {

@@ -92,6 +92,21 @@ TEST_F(ExchangeApplicationTest, TrustsASignatureTheNodeAlreadyVerified) {
   EXPECT_TRUE(app.submit(bytes).is_ok());
 }
 
+// A proposal can outrun the gossip of its transactions: the application checks those
+// signatures itself, once each, and counts them (the node's block_transaction metric).
+TEST_F(ExchangeApplicationTest, ChecksAndCountsOnlySignaturesNobodyVerifiedBefore) {
+  ExchangeApplication app(genesis_);
+  Bytes vouched = signed_bytes("alice", 1);
+  Bytes unseen = signed_bytes("bob", 1);
+  app.note_signature_verified(sha256(vouched));
+  std::vector<Bytes> payload{vouched, unseen};
+  ASSERT_TRUE(app.verify_payload(1, payload, {}).is_ok());
+  EXPECT_EQ(app.signatures_checked(), 1u);
+  app.execute(block_of(app, payload));  // both already checked: no second verification
+  EXPECT_EQ(app.signatures_checked(), 1u);
+  for (const auto& result : app.last_block_result().results) EXPECT_TRUE(result.accepted());
+}
+
 TEST_F(ExchangeApplicationTest, RefusesAFeeBelowTheGenesisMinimum) {
   ExchangeApplication app(genesis_);
   Status status = app.submit(signed_bytes("alice", 1, kMinFee - 1));

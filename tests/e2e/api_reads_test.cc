@@ -347,6 +347,8 @@ void expect_metric_families(const PrometheusSamples& metrics) {
   EXPECT_EQ(sample(metrics, "ballast_divergence"), 0);
   EXPECT_GT(sample(metrics, "ballast_finalization_latency_seconds_count"), 0);
   EXPECT_GT(sample(metrics, "ballast_signature_verifications_total{kind=\"consensus\"}"), 0);
+  EXPECT_TRUE(metrics.value("ballast_signature_verifications_total{kind=\"block_transaction\"}")
+                  .has_value());
 }
 
 // Counters that moved between two scrapes of one validator, by exactly what the test did.
