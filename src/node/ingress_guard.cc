@@ -1,6 +1,7 @@
 #include "node/ingress_guard.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -119,6 +120,8 @@ void IngressBreaker::finish_slot() {
     baseline_per_s_ += (rate_of(leaving, slot_ms_) - baseline_per_s_) * baseline_weight();
   }
   leaving = 0;
+  std::fill(std::begin(fee_classes_[*slot_ % kBreakerSlots]),
+            std::end(fee_classes_[*slot_ % kBreakerSlots]), 0u);
   if (tripped()) on_slot_while_tripped();
 }
 
@@ -127,8 +130,10 @@ void IngressBreaker::on_slot_while_tripped() {
   const double current = current_rate();
   if (current >= threshold_per_s()) {
     calm_steps_ = 0;
-    const bool rise = since_trip % slots_per_rise_ == 0;
-    if (rise && fee_floor_ <= std::numeric_limits<std::uint64_t>::max() / 2) fee_floor_ *= 2;
+    if (since_trip % slots_per_rise_ != 0) return;
+    const std::uint64_t doubled =
+        fee_floor_ <= std::numeric_limits<std::uint64_t>::max() / 2 ? fee_floor_ * 2 : fee_floor_;
+    fee_floor_ = std::max(doubled, clearing_floor());
     return;
   }
   if (since_trip % slots_per_step_ != 0) return;
@@ -141,13 +146,38 @@ void IngressBreaker::on_slot_while_tripped() {
   fee_floor_ = std::max(fee_floor_ / 2, options_.fee_floor_start);
 }
 
+// The least start x 2^n that the window's non-cancels paying it would have fitted in the
+// baseline: n is one past the highest class in use when even that class alone is too many (or
+// the largest such floor a fee can reach).
+std::uint64_t IngressBreaker::clearing_floor() const {
+  const double budget =
+      std::max(baseline_per_s_, static_cast<double>(options_.min_baseline_per_s)) *
+      static_cast<double>(slot_ms_ * kBreakerSlots) / 1'000.0;
+  std::uint64_t paying = 0;  // non-cancels of the window paying at least start x 2^n
+  std::size_t n = kFeeClasses;
+  while (n > 0) {
+    std::uint64_t in_class = 0;
+    for (const auto& slot : fee_classes_) in_class += slot[n - 1];
+    if (static_cast<double>(paying + in_class) > budget) break;
+    paying += in_class;
+    n -= 1;
+  }
+  const std::uint64_t start = options_.fee_floor_start;
+  return start << std::min(n, static_cast<std::size_t>(std::countl_zero(start)));
+}
+
 bool IngressBreaker::admit(bool is_cancel, std::uint64_t fee, std::int64_t now_ms) {
   if (options_.multiple == 0) return true;
   advance(now_ms);
   slots_[*slot_ % kBreakerSlots] += 1;
+  if (!is_cancel && fee >= options_.fee_floor_start) {
+    const auto fee_class =
+        static_cast<std::size_t>(std::bit_width(fee / options_.fee_floor_start)) - 1;
+    fee_classes_[*slot_ % kBreakerSlots][fee_class] += 1;
+  }
   if (!tripped() && current_rate() >= threshold_per_s()) {
     tripped_at_slot_ = *slot_;
-    fee_floor_ = options_.fee_floor_start;
+    fee_floor_ = clearing_floor();
     calm_steps_ = 0;
     trips_ += 1;
   }

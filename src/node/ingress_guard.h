@@ -112,6 +112,9 @@ struct BreakerOptions {
 
 // Slots of the current window: the rate's resolution.
 inline constexpr std::int64_t kBreakerSlots = 10;
+// Fee classes of the breaker's histogram: class n holds fees in [start x 2^n, start x 2^(n+1)),
+// `start` being the floor's start; the floor is always start x 2^n.
+inline constexpr std::size_t kFeeClasses = 64;
 
 struct BreakerState {
   bool tripped = false;
@@ -130,12 +133,16 @@ struct BreakerState {
 //   fed each slot as it leaves the current window (so it is the rate before the window), and
 //   only while the breaker is closed.
 // - It trips when the current rate reaches `multiple` x max(baseline, min_baseline_per_s).
-// - Tripped, it admits cancels always and others only with fee >= the floor. The floor starts
-//   at `fee_floor_start`. It rises fast and falls slowly: every `floor_rise_ms` after the trip
-//   that the current rate is still at or above the threshold it doubles (a flood of one second
-//   is priced out within it, not after it); at every `floor_step_ms` after the trip that finds
-//   the rate below the threshold it halves (not below the start); `relax_steps` such calm steps
-//   in a row close the breaker, and any hot slot starts the count again.
+// - Tripped, it admits cancels always and others only with fee >= the floor. The floor is
+//   always `fee_floor_start` x 2^n. At the trip it is the *clearing floor*: the least such fee
+//   at which the non-cancels of the current window that pay it would have fitted in the
+//   baseline (max(baseline, min_baseline_per_s) x the window). A flood is thus priced out at
+//   once, whatever it pays, while whoever outbids it still gets in. It rises fast and falls
+//   slowly: every `floor_rise_ms` after the trip that the current rate is still at or above
+//   the threshold it doubles, or goes to the clearing floor if that is higher; at every
+//   `floor_step_ms` after the trip that finds the rate below the threshold it halves (not below
+//   the start); `relax_steps` such calm steps in a row close the breaker, and any hot slot
+//   starts the count again.
 class IngressBreaker {
  public:
   explicit IngressBreaker(BreakerOptions options);
@@ -155,12 +162,15 @@ class IngressBreaker {
   double baseline_weight() const;
   double rate_of(std::uint64_t arrivals, std::int64_t window_ms) const;
   double threshold_per_s() const;
+  std::uint64_t clearing_floor() const;
 
   BreakerOptions options_;
   std::int64_t slot_ms_;
   std::int64_t slots_per_rise_;
   std::int64_t slots_per_step_;
   std::uint64_t slots_[kBreakerSlots] = {};
+  // Non-cancel arrivals paying at least the floor's start, per slot and fee class.
+  std::uint32_t fee_classes_[kBreakerSlots][kFeeClasses] = {};
   std::optional<std::int64_t> slot_;  // the current slot number (now_ms / slot_ms_)
   double baseline_per_s_ = 0;
   std::int64_t tripped_at_slot_ = 0;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <map>
 
 namespace ballast::node {
 namespace {
@@ -126,6 +127,67 @@ TEST(IngressBreakerTest, AJumpToTheMultipleTripsAndOnlyCancelsAndTheFloorPass) {
   EXPECT_TRUE(breaker.admit(/*is_cancel=*/true, 1, 30'099)) << "a cancel always passes";
   EXPECT_FALSE(breaker.admit(false, 3, 30'099)) << "below the floor";
   EXPECT_TRUE(breaker.admit(false, 4, 30'099)) << "at the floor";
+}
+
+// A flood of `count` non-cancels in [from_ms, from_ms + duration_ms): of every 50, 40 pay 4
+// (the floor's start), 9 pay 40 and 1 pays 1,000. Returns how many of each fee passed.
+std::map<std::uint64_t, std::size_t> offer_fee_mix(IngressBreaker& breaker, std::size_t count,
+                                                   std::int64_t from_ms, std::int64_t duration_ms) {
+  std::map<std::uint64_t, std::size_t> passed;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::uint64_t fee = i % 50 == 0 ? 1'000 : i % 50 < 10 ? 40 : 4;
+    std::int64_t at =
+        from_ms + static_cast<std::int64_t>(i) * duration_ms / static_cast<std::int64_t>(count);
+    passed[fee] += breaker.admit(false, fee, at) ? 1 : 0;
+  }
+  return passed;
+}
+
+// Regression test: the floor used to start at its start and double every 100 ms, so a flood
+// paying 10x the start kept coming in for the first 300 ms after the trip.
+TEST(IngressBreakerTest, AtTheTripTheFloorPricesOutTheFloodAtOnceButNotWhoOutbidsIt) {
+  IngressBreaker breaker(breaker_options());
+  steady(breaker, 0, 30);  // fee 1, below the start: priced out by any floor
+  const double baseline = breaker.state(30'000).baseline_per_s;
+  ASSERT_NEAR(baseline, 100.0, 15.0);
+  // 20,000/s: the current window reaches 10 x ~100/s after about 900 flood arrivals, of which
+  // about 18 pay 1,000 and 162 pay 40. Fitting ~100 in the baseline's budget means refusing
+  // fee 40: the clearing floor is 64 (4 x 2^4), the least that only the fee-1,000 ones reach.
+  auto passed = offer_fee_mix(breaker, 2'000, 30'000, 100);
+  BreakerState state = breaker.state(30'099);
+  ASSERT_TRUE(state.tripped);
+  EXPECT_EQ(state.fee_floor, 64u);
+  EXPECT_FALSE(breaker.admit(false, 63, 30'099));
+  EXPECT_TRUE(breaker.admit(false, 1'000, 30'099)) << "outbidding the flood still gets in";
+  EXPECT_EQ(passed[1'000], 40u) << "every one of them";
+  // Before the trip everything passed; after it, none of the fee-40 or fee-4 ones.
+  const std::size_t before_trip = passed[40] + passed[4] + passed[1'000];
+  EXPECT_LT(before_trip, 1'000u);
+  auto later = offer_fee_mix(breaker, 2'000, 30'100, 100);
+  EXPECT_EQ(later[40] + later[4], 0u) << "not one slot of the flood at 40 gets in";
+  EXPECT_EQ(later[1'000], 40u);
+}
+
+TEST(IngressBreakerTest, AFloodThatRaisesItsFeeIsPricedOutAtTheNextRise) {
+  IngressBreaker breaker(breaker_options());
+  steady(breaker, 0, 30);
+  offer(breaker, 2'000, 30'000, 100, false, 4);
+  ASSERT_EQ(breaker.state(30'099).fee_floor, 8u);  // the flood pays 4: one class above it
+  // It comes back paying 10,000 (class 11: 8,192 to 16,383): doubling would take 11 rises.
+  EXPECT_GT(offer(breaker, 2'000, 30'100, 100, false, 10'000), 0u);
+  EXPECT_EQ(breaker.state(30'200).fee_floor, 16'384u) << "the clearing floor, at the first rise";
+  EXPECT_FALSE(breaker.admit(false, 10'000, 30'200));
+}
+
+TEST(IngressBreakerTest, TheClearingFloorSaturatesInsteadOfOverflowing) {
+  BreakerOptions options = breaker_options();
+  options.fee_floor_start = 3;
+  IngressBreaker breaker(options);
+  steady(breaker, 0, 30);
+  offer(breaker, 2'000, 30'000, 100, false, std::numeric_limits<std::uint64_t>::max());
+  BreakerState state = breaker.state(30'099);
+  ASSERT_TRUE(state.tripped);
+  EXPECT_EQ(state.fee_floor, std::uint64_t{3} << 62) << "the largest floor of the form 3 x 2^n";
 }
 
 TEST(IngressBreakerTest, TheFloorDoublesEverySlotOfTheFloodThenHalvesEachCalmStepAndCloses) {
