@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include <fmt/format.h>
@@ -310,26 +311,45 @@ double median(std::vector<double> values) {
   return values.empty() ? -1 : values[values.size() / 2];
 }
 
-// Circuit-breaker trips so far, from a validator's metrics.
-std::uint64_t breaker_trips(const std::vector<loadgen::Endpoint>& nodes) {
-  for (const loadgen::Endpoint& node : nodes) {
-    auto answer = loadgen::http_get(node, "/metrics", 2'000);
-    if (!answer.is_ok() || answer->status != 200) continue;
-    std::uint64_t trips = 0;
-    std::istringstream lines(answer->text);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.rfind("ballast_market_breaker_trips_total{", 0) != 0) continue;
-      trips += std::stoull(line.substr(line.find_last_of(' ') + 1));
-    }
-    return trips;
+// The sum of a counter's samples (every label set) in one validator's metrics; none if the
+// validator does not answer.
+std::optional<std::uint64_t> counter_total(const loadgen::Endpoint& node, std::string_view name) {
+  auto answer = loadgen::http_get(node, "/metrics", 2'000);
+  if (!answer.is_ok() || answer->status != 200) return std::nullopt;
+  std::uint64_t total = 0;
+  std::istringstream lines(answer->text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(name, 0) != 0 || line.size() <= name.size()) continue;
+    if (line[name.size()] != ' ' && line[name.size()] != '{') continue;
+    total += std::stoull(line.substr(line.find_last_of(' ') + 1));
   }
-  return 0;
+  return total;
+}
+
+struct BreakerTrips {
+  std::uint64_t market = 0;   // market circuit breakers: the same on every validator
+  std::uint64_t ingress = 0;  // each validator's own ingress breaker, summed
+};
+
+BreakerTrips breaker_trips(const std::vector<loadgen::Endpoint>& nodes) {
+  BreakerTrips trips;
+  bool market_read = false;
+  for (const loadgen::Endpoint& node : nodes) {
+    if (!market_read) {
+      if (auto market = counter_total(node, "ballast_market_breaker_trips_total")) {
+        trips.market = *market;
+        market_read = true;
+      }
+    }
+    trips.ingress += counter_total(node, "ballast_ingress_breaker_trips_total").value_or(0);
+  }
+  return trips;
 }
 
 Json build_report(const ChaosOptions& options, const loadgen::LoadReport& steady,
                   const std::optional<loadgen::LoadReport>& flood,
                   Clock::time_point sending_started, const std::vector<Fault>& faults,
-                  const loadgen::RootComparison& roots, std::uint64_t trips) {
+                  const loadgen::RootComparison& roots, BreakerTrips trips) {
   const std::int64_t origin = micros(sending_started - steady.started);
   auto offset = [&](double seconds) { return origin + static_cast<std::int64_t>(seconds * 1e6); };
   const std::int64_t end =
@@ -385,7 +405,8 @@ Json build_report(const ChaosOptions& options, const loadgen::LoadReport& steady
                  {"dropped_acknowledged", dropped},
                  {"state_roots_equal", roots.equal},
                  {"compared_height", roots.height},
-                 {"breaker_trips", trips},
+                 {"breaker_trips", trips.market},
+                 {"ingress_breaker_trips", trips.ingress},
                  {"phases", std::move(phases)},
                  {"faults", std::move(fault_list)},
                  {"steady", loadgen::report_json(steady)}};
@@ -426,7 +447,8 @@ void print_chaos_report(const Json& report, std::ostream& out) {
                        flood["finalized"].get<std::size_t>(), flood["rejected"].dump());
   }
   out << "  time to next finalized block p50: " << report["ttr_ms_p50"].dump() << " ms\n"
-      << "  breaker trips: " << report["breaker_trips"] << "\n"
+      << "  breaker trips: " << report["breaker_trips"] << " (markets), "
+      << report["ingress_breaker_trips"] << " (ingress, all validators)\n"
       << "  acknowledged but not finalized: " << report["lost_acknowledged"] << "\n"
       << "  acknowledged, then dropped: " << report["dropped_acknowledged"] << "\n"
       << "  state roots equal: " << (report["state_roots_equal"].get<bool>() ? "yes" : "NO")

@@ -42,6 +42,14 @@ TEST_P(ChaosTest, NothingAcknowledgedIsLostAndTheRootsAgree) {
     EXPECT_FALSE(report["faults"].empty()) << "the fault was injected";
   }
   EXPECT_EQ(report["evidence_against_honest"], 0) << "nobody equivocates in this scenario";
+  // A steady flow never trips the ingress breaker; a flood of 100x trips it on the validators
+  // it reaches (every one).
+  if (GetParam() == "baseline") {
+    EXPECT_EQ(report["ingress_breaker_trips"], 0);
+  }
+  if (GetParam() == "flood-100x") {
+    EXPECT_GE(report["ingress_breaker_trips"], 4);
+  }
 }
 
 std::uint64_t proofs_against(const json& held, std::uint32_t accused) {
