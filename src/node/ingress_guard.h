@@ -102,7 +102,7 @@ struct BreakerOptions {
   std::uint64_t min_baseline_per_s = 50;     // the baseline is never taken as lower than this
   std::int64_t baseline_window_ms = 20'000;  // time constant of the trailing (baseline) rate
   std::int64_t current_window_ms = 1'000;    // the window of the current rate
-  std::uint64_t fee_floor_start = 2;         // the floor when it trips
+  std::uint64_t fee_floor_start = 2;         // the least floor: every floor is this x 2^n
   std::int64_t floor_rise_ms = 100;          // while hot, the floor doubles this often
   std::int64_t floor_step_ms = 1'000;        // while calm, the floor halves this often
   std::uint64_t relax_steps = 3;             // calm steps in a row that close the breaker
