@@ -133,11 +133,13 @@ class ClusterBench {
     auto all = report.latency.find("all");
     loadgen::LatencySummary latency =
         all == report.latency.end() ? loadgen::LatencySummary{} : all->second;
+    const std::string busy =
+        report.machine_busy ? fmt::format("{:3.0f}%", 100 * *report.machine_busy) : "  ?";
     out_ << fmt::format(
                 "{:<8} offered {:>6} tx/s  finalized {:>8.0f} tx/s  p50 {:7.1f} ms  p99 {:7.1f} "
-                "ms  p99.9 {:7.1f} ms  {}\n",
+                "ms  p99.9 {:7.1f} ms  cores busy {}  {}\n",
                 level.phase, report.offered_per_s, report.finalized_per_s, latency.p50_ms,
-                latency.p99_ms, latency.p999_ms,
+                latency.p99_ms, latency.p999_ms, busy,
                 level.sustained ? "sustained" : "NOT sustained: " + level.shortfall)
          << std::flush;
   }
@@ -163,6 +165,8 @@ Json level_json(const Level& level) {
                {"finalized", level.report.finalized},
                {"rejected", level.report.rejected},
                {"lost_acknowledged", level.report.lost_acknowledged},
+               {"machine_busy",
+                level.report.machine_busy ? Json(*level.report.machine_busy) : Json(nullptr)},
                {"sustained", level.sustained},
                {"shortfall", level.shortfall},
                {"latency", std::move(latency)}};

@@ -15,6 +15,7 @@
 
 #include "loadgen/block_listener.h"
 #include "loadgen/ledger.h"
+#include "loadgen/machine_load.h"
 
 namespace ballast::loadgen {
 
@@ -127,6 +128,9 @@ class Run {
   std::int64_t sending_started_us() const { return sending_started_us_; }
   std::int64_t sending_ended_us() const { return sending_ended_us_; }
   std::int64_t max_send_lag_us() const { return max_send_lag_us_; }
+  std::optional<double> machine_busy() const {
+    return busy_fraction(cpu_when_sending_started_, cpu_when_sending_ended_);
+  }
 
   void run() {
     for (auto& listener : listeners_) listener->start();
@@ -174,6 +178,7 @@ class Run {
     if (options_.send_not_before && Clock::now() < *options_.send_not_before) return;
     phase_ = Phase::kSending;
     sending_started_us_ = now;
+    cpu_when_sending_started_ = read_cpu_times();
     if (options_.on_sending_started) options_.on_sending_started();
   }
 
@@ -191,6 +196,7 @@ class Run {
     if (next_ == plan_.size()) {
       phase_ = Phase::kDraining;
       sending_ended_us_ = now;
+      cpu_when_sending_ended_ = read_cpu_times();
     }
   }
 
@@ -223,6 +229,8 @@ class Run {
   std::size_t next_ = 0;
   std::int64_t sending_started_us_ = 0;
   std::int64_t sending_ended_us_ = 0;
+  std::optional<CpuTimes> cpu_when_sending_started_;
+  std::optional<CpuTimes> cpu_when_sending_ended_;
   std::int64_t next_progress_us_ = 0;
   std::int64_t max_send_lag_us_ = 0;
 };
@@ -300,6 +308,7 @@ LoadReport summarize_run(const LoadgenOptions& options, Run& run) {
   for (auto& [name, values] : latencies) report.latency[name] = summarize(values);
   for (auto& [name, values] : ack_latencies) report.ack_latency[name] = summarize(values);
   report.started = run.started();
+  report.machine_busy = run.machine_busy();
   if (options.keep_traces) {
     report.traces.reserve(ledger.size());
     for (std::uint32_t i = 0; i < ledger.size(); ++i) {
@@ -438,6 +447,8 @@ nlohmann::json report_json(const LoadReport& report) {
           {"finalized_per_s", report.finalized_per_s},
           {"latency", latency_json(report.latency)},
           {"ack_latency", latency_json(report.ack_latency)},
+          {"machine_busy",
+           report.machine_busy ? nlohmann::json(*report.machine_busy) : nlohmann::json(nullptr)},
           {"heights", report.heights},
           {"compared_height", report.compared_height},
           {"state_roots_equal", report.state_roots_equal}};
@@ -448,6 +459,10 @@ void print_report(const LoadReport& report, std::ostream& out) {
                      report.offered_per_s, report.duration_s, report.sent, report.accepted,
                      report.finalized);
   out << fmt::format("finalized throughput {:.0f} tx/s\n", report.finalized_per_s);
+  if (report.machine_busy) {
+    out << fmt::format("machine busy while sending: {:.0f}% of all cores\n",
+                       100 * *report.machine_busy);
+  }
   print_latency("submit-to-finalized latency", report.latency, out);
   print_latency("submit-to-acknowledged latency, accepted only", report.ack_latency, out);
   auto print_counts = [&](std::string_view title,

@@ -73,6 +73,9 @@ struct LoadReport {
   std::map<std::string, LatencySummary> latency;  // per priority class, and "all"
   // Submit-to-acknowledged, the accepted transactions only: what admission took.
   std::map<std::string, LatencySummary> ack_latency;
+  // The share of the whole machine's cores busy while sending (this process included): none
+  // where the kernel's counters cannot be read.
+  std::optional<double> machine_busy;
   std::vector<std::uint64_t> heights;  // per node at the end (0: unreachable)
   bool state_roots_equal = false;
   std::uint64_t compared_height = 0;

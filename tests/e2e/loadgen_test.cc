@@ -34,6 +34,10 @@ TEST(LoadgenTest, AShortOpenLoopRunLosesNothingAcknowledgedAndTheRootsAgree) {
   }
   // Submit-to-acknowledged covers every accepted transaction.
   EXPECT_EQ(report["ack_latency"]["all"]["count"], report["accepted"]);
+  // How busy the machine was while sending: the validators and this load generator ran on it.
+  ASSERT_TRUE(report["machine_busy"].is_number()) << report["machine_busy"];
+  EXPECT_GT(report["machine_busy"].get<double>(), 0.0);
+  EXPECT_LE(report["machine_busy"].get<double>(), 1.0);
 }
 
 }  // namespace
