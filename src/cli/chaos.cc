@@ -284,6 +284,17 @@ Json latency_json(const std::vector<TxTrace>& traces, const Window& window) {
   return json;
 }
 
+// The steady cancels' p99 in the fault phase over the one in the baseline phase: the figure
+// the flood target is stated in (within 2x). Null if either phase had no finalized cancel.
+Json cancel_p99_ratio(const Json& phases) {
+  const Json& baseline = phases[0]["latency"];
+  const Json& fault = phases[1]["latency"];
+  if (!baseline.contains("cancel") || !fault.contains("cancel")) return nullptr;
+  const double before = baseline["cancel"]["p99_ms"].get<double>();
+  if (before <= 0) return nullptr;
+  return fault["cancel"]["p99_ms"].get<double>() / before;
+}
+
 // Fault to the next finalization of a steady transaction, and to the first 1 s window from
 // which the finalized rate is back within 10% of the baseline; -1 if never within the run.
 std::pair<std::int64_t, std::int64_t> recovery_us(const std::vector<TxTrace>& traces,
@@ -395,6 +406,7 @@ Json build_report(const ChaosOptions& options, const loadgen::LoadReport& steady
     if (load == nullptr) continue;
     for (const auto& [reason, count] : load->dropped) dropped += count;
   }
+  Json cancel_ratio = cancel_p99_ratio(phases);
   Json report = {{"scenario", options.scenario},
                  {"validators", options.net.validators},
                  {"rate_per_s", options.rate},
@@ -407,6 +419,7 @@ Json build_report(const ChaosOptions& options, const loadgen::LoadReport& steady
                  {"compared_height", roots.height},
                  {"breaker_trips", trips.market},
                  {"ingress_breaker_trips", trips.ingress},
+                 {"cancel_p99_fault_to_baseline", cancel_ratio},
                  {"phases", std::move(phases)},
                  {"faults", std::move(fault_list)},
                  {"steady", loadgen::report_json(steady)}};
@@ -445,6 +458,10 @@ void print_chaos_report(const Json& report, std::ostream& out) {
     out << fmt::format("  flood: sent {}, accepted {}, finalized {}, refused {}\n",
                        flood["sent"].get<std::size_t>(), flood["accepted"].get<std::size_t>(),
                        flood["finalized"].get<std::size_t>(), flood["rejected"].dump());
+  }
+  if (report["cancel_p99_fault_to_baseline"].is_number()) {
+    out << fmt::format("  steady cancel p99, fault phase over baseline: {:.1f}x\n",
+                       report["cancel_p99_fault_to_baseline"].get<double>());
   }
   out << "  time to next finalized block p50: " << report["ttr_ms_p50"].dump() << " ms\n"
       << "  breaker trips: " << report["breaker_trips"] << " (markets), "
