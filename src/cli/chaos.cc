@@ -322,13 +322,10 @@ double median(std::vector<double> values) {
   return values.empty() ? -1 : values[values.size() / 2];
 }
 
-// The sum of a counter's samples (every label set) in one validator's metrics; none if the
-// validator does not answer.
-std::optional<std::uint64_t> counter_total(const loadgen::Endpoint& node, std::string_view name) {
-  auto answer = loadgen::http_get(node, "/metrics", 2'000);
-  if (!answer.is_ok() || answer->status != 200) return std::nullopt;
+// The sum of a counter's samples (every label set) in a validator's /metrics text.
+std::uint64_t counter_total(const std::string& metrics, std::string_view name) {
   std::uint64_t total = 0;
-  std::istringstream lines(answer->text);
+  std::istringstream lines(metrics);
   for (std::string line; std::getline(lines, line);) {
     if (line.rfind(name, 0) != 0 || line.size() <= name.size()) continue;
     if (line[name.size()] != ' ' && line[name.size()] != '{') continue;
@@ -346,13 +343,13 @@ BreakerTrips breaker_trips(const std::vector<loadgen::Endpoint>& nodes) {
   BreakerTrips trips;
   bool market_read = false;
   for (const loadgen::Endpoint& node : nodes) {
+    auto answer = loadgen::http_get(node, "/metrics", 2'000);
+    if (!answer.is_ok() || answer->status != 200) continue;
     if (!market_read) {
-      if (auto market = counter_total(node, "ballast_market_breaker_trips_total")) {
-        trips.market = *market;
-        market_read = true;
-      }
+      trips.market = counter_total(answer->text, "ballast_market_breaker_trips_total");
+      market_read = true;
     }
-    trips.ingress += counter_total(node, "ballast_ingress_breaker_trips_total").value_or(0);
+    trips.ingress += counter_total(answer->text, "ballast_ingress_breaker_trips_total");
   }
   return trips;
 }

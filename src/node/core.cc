@@ -188,6 +188,7 @@ void Core::run(const std::atomic<bool>& stop) {
 // The application counts from zero again after a snapshot install; the metric never goes back.
 void Core::count_block_verifications() {
   std::uint64_t checked = application_->signatures_checked();
+  if (checked == block_verifications_counted_) return;  // the usual round: nothing new
   metrics_.block_verifications.fetch_add(checked - block_verifications_counted_,
                                          std::memory_order_relaxed);
   block_verifications_counted_ = checked;

@@ -87,9 +87,12 @@ std::uint64_t IngressBreaker::window_arrivals() const {
   return total;
 }
 
+double IngressBreaker::effective_baseline_per_s() const {
+  return std::max(baseline_per_s_, static_cast<double>(options_.min_baseline_per_s));
+}
+
 double IngressBreaker::threshold_per_s() const {
-  return static_cast<double>(options_.multiple) *
-         std::max(baseline_per_s_, static_cast<double>(options_.min_baseline_per_s));
+  return static_cast<double>(options_.multiple) * effective_baseline_per_s();
 }
 
 // Replays the slot boundaries between the last call and now, so that lazy time (nothing
@@ -151,8 +154,7 @@ void IngressBreaker::on_slot_while_tripped() {
 // the largest such floor a fee can reach).
 std::uint64_t IngressBreaker::clearing_floor() const {
   const double budget =
-      std::max(baseline_per_s_, static_cast<double>(options_.min_baseline_per_s)) *
-      static_cast<double>(slot_ms_ * kBreakerSlots) / 1'000.0;
+      effective_baseline_per_s() * static_cast<double>(slot_ms_ * kBreakerSlots) / 1'000.0;
   std::uint64_t paying = 0;  // non-cancels of the window paying at least start x 2^n
   std::size_t n = kFeeClasses;
   while (n > 0) {

@@ -161,6 +161,7 @@ class IngressBreaker {
   double current_rate() const;
   double baseline_weight() const;
   double rate_of(std::uint64_t arrivals, std::int64_t window_ms) const;
+  double effective_baseline_per_s() const;  // the baseline, never below the minimum
   double threshold_per_s() const;
   std::uint64_t clearing_floor() const;
 
