@@ -61,10 +61,11 @@ struct Anchor {
 class Storage {
  public:
   virtual ~Storage() = default;
-  // Must not return before the state is durable: the replica sends the votes right after.
+  // Durable before anything take_outgoing() returns after it is sent: the replica emits its
+  // votes right after. Either the call syncs, or the driver syncs before it sends.
   virtual void persist_voting_state(const VotingState& state) = 0;
   // Appends finalized blocks (those one certificate finalized, or a synced batch) in height
-  // order, all durable before return: one synced write, not one per block.
+  // order, as one write, durable like the voting state and never after a later write.
   virtual void append_finalized(std::span<const FinalizedEntry> entries) = 0;
   virtual VotingState load_voting_state() = 0;
   // The anchor of the application's snapshot, if it was restored from one.

@@ -637,6 +637,10 @@ ApiResponse ApiRoutes::metrics() const {
     out.sample("ballast_transactions_rejected_total", static_cast<double>(count),
                {{"reason", reason}});
   }
+  counter("ballast_chain_syncs_total",
+          "Syncs of the chain's write-ahead log; each makes every vote and block written before "
+          "it durable, and the votes wait for it before they leave.",
+          static_cast<double>(metrics_.chain_syncs.load()));
   counter("ballast_transactions_dropped_total",
           "Admitted transactions that left the mempool without being included.",
           static_cast<double>(metrics_.transactions_dropped.load()));

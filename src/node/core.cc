@@ -77,7 +77,10 @@ Core::Core(CoreOptions options, const exchange::Genesis& genesis, const SecretKe
       metrics_(metrics),
       transactions_(options_.transactions),
       market_feed_(genesis.markets.size(), options_.trades_kept_per_market),
-      stream_(genesis, options_.stream) {
+      stream_(genesis, options_.stream),
+      consensus_sender_([this] { return sync_chain(); },
+                        [this](const OutgoingFrame& frame) { send_frame(frame); },
+                        options_.max_rounds_awaiting_sync) {
   BALLAST_ASSERT(journal_ != nullptr);
   BALLAST_ASSERT(options_.replica.self < validators_.size());
   BALLAST_ASSERT(validators_[options_.replica.self].key == identity.public_key());
@@ -381,14 +384,13 @@ void Core::on_executed(const consensus::Block& block, const exchange::BlockResul
 void Core::flush() {
   std::vector<consensus::Outgoing> outgoing_messages = replica_->take_outgoing();
   if (equivocator_) outgoing_messages = equivocate(std::move(outgoing_messages));
+  std::vector<OutgoingFrame> frames;
+  frames.reserve(outgoing_messages.size());
   for (consensus::Outgoing& outgoing : outgoing_messages) {
-    auto frame = std::make_shared<const Bytes>(encode_wire(*outgoing.message));
-    if (outgoing.to) {
-      transport_.send(*outgoing.to, frame);
-    } else {
-      transport_.broadcast(frame);
-    }
+    frames.push_back({outgoing.to, std::make_shared<const Bytes>(encode_wire(*outgoing.message))});
   }
+  // The replica's votes among them were written unsynced: they leave once the log is synced.
+  consensus_sender_.send(std::move(frames), storage_.take_unsynced_writes());
   after_finalized(replica_->take_finalized());
   for (auto& [id, reason] : application_->take_evicted()) {
     spdlog::debug("transaction {} left the mempool: {}", id.hex(), reason);
@@ -488,6 +490,21 @@ void Core::send_pool_to(std::uint32_t peer) {
     bytes += entry.bytes.size();
   });
   if (!batch.transactions.empty()) send_to(peer, batch);
+}
+
+// On the sender's thread.
+Status Core::sync_chain() {
+  Status synced = storage_.sync_wal();
+  metrics_.chain_syncs.fetch_add(1, std::memory_order_relaxed);
+  return synced;
+}
+
+void Core::send_frame(const OutgoingFrame& frame) {
+  if (frame.to) {
+    transport_.send(*frame.to, frame.frame);
+  } else {
+    transport_.broadcast(frame.frame);
+  }
 }
 
 void Core::send_to(std::uint32_t peer, const WireMessage& message) {

@@ -25,6 +25,7 @@
 #include "node/market_feed.h"
 #include "node/metrics.h"
 #include "node/stream.h"
+#include "node/synced_sender.h"
 #include "node/tx_tracker.h"
 #include "node/verify_pool.h"
 #include "node/wire.h"
@@ -49,6 +50,8 @@ struct CoreOptions {
   std::size_t trades_kept_per_market = 1'000;
   StreamLimits stream;
   std::size_t max_queries_in_flight = 1'024;
+  // Rounds of consensus messages waiting for the chain's log to sync (node/synced_sender.h).
+  std::size_t max_rounds_awaiting_sync = 1'024;
   // TEST ONLY: this validator deliberately equivocates and double-votes (node/equivocator.h).
   bool byzantine_equivocate = false;
   // TEST ONLY: the first application's state roots are wrong from this height on
@@ -224,6 +227,8 @@ class Core {
   Status verify_snapshot(const SnapshotDownload& download);
   void install_snapshot(const SnapshotDownload& download, std::int64_t now);
   void send_to(std::uint32_t peer, const WireMessage& message);
+  Status sync_chain();
+  void send_frame(const OutgoingFrame& frame);
 
   CoreOptions options_;
   const exchange::Genesis& genesis_;
@@ -277,6 +282,8 @@ class Core {
   // rebuilt by snapshot sync; the replica's first evidence_summarized_ proofs are counted.
   std::map<std::uint32_t, EvidenceAgainst> evidence_against_;
   std::size_t evidence_summarized_ = 0;
+  // Last: stopped first, while everything its callbacks use still exists.
+  SyncedSender consensus_sender_;
 };
 
 }  // namespace ballast::node

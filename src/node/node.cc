@@ -123,6 +123,7 @@ IngressOptions ingress_options(const IngressSettings& settings, const exchange::
 storage::StorageOptions storage_options(const NodeConfig& config) {
   storage::StorageOptions options;
   options.retain_blocks = config.storage.retain_blocks;
+  options.sync_consensus_writes = false;  // the core syncs before its votes leave
   return options;
 }
 

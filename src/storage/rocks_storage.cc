@@ -218,7 +218,8 @@ void RocksStorage::persist_voting_state(const VotingState& state) {
   BALLAST_ASSERT_MSG(state.view >= persisted_view_,
                      "the voting state went back to an earlier view");
   Bytes value = encode_voting_state(state);
-  require_ok(db_->Put(synced(), keys::kVotingState, slice(value)), "persist the voting state");
+  require_ok(db_->Put(consensus_write(), keys::kVotingState, slice(value)),
+             "persist the voting state");
   persisted_view_ = state.view;
 }
 
@@ -239,7 +240,7 @@ void RocksStorage::append_finalized(std::span<const FinalizedEntry> entries) {
     height = block.height;
     tip = block.hash();
   }
-  require_ok(db_->Write(synced(), &batch), "append finalized blocks");
+  require_ok(db_->Write(consensus_write(), &batch), "append finalized blocks");
   if (first_block_height_ == 0) first_block_height_ = entries.front().block.height;
   last_block_height_ = height;
   tip_hash_ = tip;
@@ -421,6 +422,16 @@ Status RocksStorage::install_snapshot(const StoredSnapshot& snapshot) {
   last_block_height_ = kept_last;
   tip_hash_ = kept_hash;
   return Status::ok();
+}
+
+rocksdb::WriteOptions RocksStorage::consensus_write() {
+  if (options_.sync_consensus_writes) return synced();
+  unsynced_writes_ = true;
+  return rocksdb::WriteOptions();
+}
+
+Status RocksStorage::sync_wal() {
+  return from_rocks(db_->SyncWAL(), "cannot sync the chain's log");
 }
 
 Status RocksStorage::write_synced(rocksdb::WriteBatch& batch, const std::string& what) {

@@ -1,13 +1,15 @@
 // Durable consensus storage on RocksDB: the replica's voting state, the finalized chain, and the
 // application snapshots that a restart or a syncing peer starts from (docs/STORAGE.md).
 //
-// Every write the replica relies on is synced before the call returns, and every change that
-// spans several keys is one atomic batch, so a kill -9 at any moment leaves the old state or the
-// new one, never a mix. open() checks everything stored and reports damage as a Status; data
-// that fails its checks later (the disk changed under a running node) aborts the process rather
-// than being served. It must never interpret application snapshots (opaque bytes), never drop a
-// finalized block above the latest snapshot, and never return from a consensus write before the
-// write is durable. One owner thread: it is not safe to call from several threads at once.
+// Every write the replica relies on is durable before anything that depends on it leaves the
+// process: synced before the call returns, or (without sync_consensus_writes) by the owner's
+// sync_wal() before it sends the replica's messages. Every change that spans several keys is one
+// atomic batch, and the write-ahead log keeps the writes' order, so a kill -9 at any moment
+// leaves the old state or the new one, never a mix. open() checks everything stored and reports
+// damage as a Status; data that fails its checks later (the disk changed under a running node)
+// aborts the process rather than being served. It must never interpret application snapshots
+// (opaque bytes) and never drop a finalized block above the latest snapshot. One owner thread:
+// only sync_wal() may be called from another thread.
 #pragma once
 
 #include <cstddef>
@@ -15,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -24,6 +27,7 @@
 namespace rocksdb {
 class DB;
 class WriteBatch;
+struct WriteOptions;
 }  // namespace rocksdb
 
 namespace ballast::storage {
@@ -32,6 +36,11 @@ struct StorageOptions {
   // Finalized blocks kept below the latest snapshot's height, to serve peers that sync.
   std::size_t retain_blocks = 100'000;
   consensus::MessageLimits limits;
+  // Whether the voting state and finalized blocks are synced before their writes return. A node
+  // turns this off and calls sync_wal() before it sends what depends on them
+  // (node/synced_sender.h), so the thread that runs consensus never waits for the disk, and the
+  // writes of several rounds share one sync.
+  bool sync_consensus_writes = true;
 };
 
 class RocksStorage final : public consensus::Storage {
@@ -45,8 +54,9 @@ class RocksStorage final : public consensus::Storage {
   RocksStorage(const RocksStorage&) = delete;
   RocksStorage& operator=(const RocksStorage&) = delete;
 
-  // consensus::Storage. Both writes are synced before they return; a write the disk refuses
-  // aborts the process, because the replica would otherwise speak without a durable record.
+  // consensus::Storage. Both writes are synced before they return unless sync_consensus_writes
+  // is off; a write the disk refuses aborts the process, because the replica would otherwise
+  // speak without a durable record.
   void persist_voting_state(const consensus::VotingState& state) override;
   void append_finalized(std::span<const consensus::FinalizedEntry> entries) override;
   consensus::VotingState load_voting_state() override;
@@ -77,6 +87,13 @@ class RocksStorage final : public consensus::Storage {
   std::vector<consensus::FinalizedEntry> finalized_range(consensus::Height from,
                                                          std::size_t max_count,
                                                          std::size_t max_bytes);
+  // Whether a consensus write went in unsynced since the last call (never with
+  // sync_consensus_writes on).
+  bool take_unsynced_writes() { return std::exchange(unsynced_writes_, false); }
+  // Makes every write made before the call durable. Thread-safe, and it does not hold up the
+  // owner's writes meanwhile.
+  Status sync_wal();
+
   // The highest finalized block stored, or the latest anchor's height, or 0.
   consensus::Height last_height() const;
   // The lowest finalized block still stored (everything below was pruned); 0 if none.
@@ -94,6 +111,7 @@ class RocksStorage final : public consensus::Storage {
   std::vector<consensus::FinalizedEntry> read_range(consensus::Height from, std::size_t max_count,
                                                     std::size_t max_bytes);
   Status write_synced(rocksdb::WriteBatch& batch, const std::string& what);
+  rocksdb::WriteOptions consensus_write();
 
   StorageOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -103,6 +121,7 @@ class RocksStorage final : public consensus::Storage {
   consensus::Height first_block_height_ = 0;         // 0: no block stored
   consensus::Height last_block_height_ = 0;
   std::optional<Hash256> tip_hash_;  // the last block or the anchor; nothing at genesis
+  bool unsynced_writes_ = false;
 };
 
 }  // namespace ballast::storage

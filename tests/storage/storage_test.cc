@@ -169,6 +169,31 @@ TEST_F(RocksStorageTest, VotingStateSurvivesReopen) {
   EXPECT_EQ(open().load_voting_state(), make_voting_state(9));
 }
 
+// A node writes its votes and blocks unsynced and syncs before sending (node/synced_sender.h):
+// the storage tells it when a sync is owed, and the writes read back like synced ones.
+TEST_F(RocksStorageTest, UnsyncedConsensusWritesSayASyncIsOwedAndReadBackAfterIt) {
+  StorageOptions deferred;
+  deferred.sync_consensus_writes = false;
+  RocksStorage& storage = open(deferred);
+  EXPECT_FALSE(storage.take_unsynced_writes());
+  storage.persist_voting_state(make_voting_state(4));
+  EXPECT_TRUE(storage.take_unsynced_writes());
+  EXPECT_FALSE(storage.take_unsynced_writes());  // taken: owed once
+  append(2);
+  EXPECT_TRUE(storage.take_unsynced_writes());
+  ASSERT_TRUE(storage.sync_wal().is_ok());
+  RocksStorage& reopened = open(deferred);
+  EXPECT_EQ(reopened.load_voting_state(), make_voting_state(4));
+  EXPECT_EQ(heights_of(reopened.load_finalized()), range(1, 2));
+}
+
+TEST_F(RocksStorageTest, SyncedConsensusWritesNeverOweASync) {
+  RocksStorage& storage = open();
+  storage.persist_voting_state(make_voting_state(4));
+  append(1);
+  EXPECT_FALSE(storage.take_unsynced_writes());
+}
+
 TEST_F(RocksStorageTest, FinalizedEntriesSurviveReopen) {
   open();
   std::vector<FinalizedEntry> chain = append(12);
