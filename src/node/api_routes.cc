@@ -641,6 +641,9 @@ ApiResponse ApiRoutes::metrics() const {
           "Syncs of the chain's write-ahead log; each makes every vote and block written before "
           "it durable, and the votes wait for it before they leave.",
           static_cast<double>(metrics_.chain_syncs.load()));
+  counter("ballast_chain_sync_seconds_total",
+          "Time spent in those syncs; over ballast_chain_syncs_total, the average sync.",
+          static_cast<double>(metrics_.chain_sync_us.load()) / 1e6);
   counter("ballast_transactions_dropped_total",
           "Admitted transactions that left the mempool without being included.",
           static_cast<double>(metrics_.transactions_dropped.load()));

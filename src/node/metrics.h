@@ -60,6 +60,7 @@ struct NodeMetrics {
   std::atomic<std::uint64_t> consensus_verifications{0};  // votes, proposals, certificates
   std::atomic<std::uint64_t> block_verifications{0};      // block transactions not verified before
   std::atomic<std::uint64_t> chain_syncs{0};              // of the chain's log, before votes leave
+  std::atomic<std::uint64_t> chain_sync_us{0};            // time spent in those syncs
   std::atomic<std::uint64_t> transactions_accepted{0};    // admitted to the mempool from clients
   LabeledCounter transactions_rejected;                   // refused at submission, by reason
   std::atomic<std::uint64_t> transactions_dropped{0};     // left the mempool unincluded

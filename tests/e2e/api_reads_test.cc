@@ -324,6 +324,8 @@ void expect_metric_families(const PrometheusSamples& metrics) {
       {"ballast_transactions_accepted_total", "counter"},
       {"ballast_transactions_rejected_total", "counter"},
       {"ballast_transactions_dropped_total", "counter"},
+      {"ballast_chain_syncs_total", "counter"},
+      {"ballast_chain_sync_seconds_total", "counter"},
       {"ballast_finality_waiters", "gauge"},
       {"ballast_peers_connected", "gauge"},
       {"ballast_peer_bytes_received_total", "counter"},
@@ -346,6 +348,8 @@ void expect_metric_families(const PrometheusSamples& metrics) {
   EXPECT_EQ(sample(metrics, "ballast_peers_connected"), 3);
   EXPECT_EQ(sample(metrics, "ballast_divergence"), 0);
   EXPECT_GT(sample(metrics, "ballast_finalization_latency_seconds_count"), 0);
+  // A validator's votes leave through the chain-sync thread: it has synced by now.
+  EXPECT_GT(sample(metrics, "ballast_chain_syncs_total"), 0);
   EXPECT_GT(sample(metrics, "ballast_signature_verifications_total{kind=\"consensus\"}"), 0);
   EXPECT_TRUE(metrics.value("ballast_signature_verifications_total{kind=\"block_transaction\"}")
                   .has_value());
