@@ -14,6 +14,7 @@ struct SimOptions {
   bool byzantine_beyond_bound = false;
   bool equal_stakes = false;
   bool wan = false;
+  bool deferred_sync = false;
   bool verbose = false;
   sim::TimeMs safety_ms = 4'000;
   sim::TimeMs liveness_ms = 12'000;
@@ -51,6 +52,7 @@ int run(const SimOptions& options) {
   config.allowed_faults = *faults;
   config.byzantine_beyond_bound = options.byzantine_beyond_bound;
   config.force_wan = options.wan;
+  config.deferred_sync = options.deferred_sync;
   config.safety_ms = options.safety_ms;
   config.liveness_ms = options.liveness_ms;
   auto [first, last] = *range;
@@ -87,6 +89,9 @@ void add_sim_command(CLI::App& app) {
   command->add_flag("--equal-stakes", options.equal_stakes, "Give every validator stake 1");
   command->add_flag("--wan", options.wan,
                     "Place validators in five regions with wide-area round trips (65-260 ms)");
+  command->add_flag("--deferred-sync", options.deferred_sync,
+                    "Validators write unsynced and hold their messages for a simulated sync, as "
+                    "the node does");
   command->add_option("--safety-ms", options.safety_ms, "Simulated length of the faulty phase");
   command->add_option("--liveness-ms", options.liveness_ms, "Simulated length of the healed phase");
   command->add_flag("--verbose", options.verbose, "Print every seed, not only failures");

@@ -1,28 +1,47 @@
 #include "sim/sim_storage.h"
 
+#include <algorithm>
+
 namespace ballast::sim {
 
 void SimStorage::persist_voting_state(const consensus::VotingState& state) {
-  volatile_voting_ = state;
-  sync();
+  written(state);
 }
 
 void SimStorage::append_finalized(std::span<const consensus::FinalizedEntry> entries) {
-  volatile_finalized_.insert(volatile_finalized_.end(), entries.begin(), entries.end());
-  sync();
+  written(std::vector<consensus::FinalizedEntry>(entries.begin(), entries.end()));
+}
+
+void SimStorage::written(Write write) {
+  unsynced_.push_back(std::move(write));
+  if (sync_on_write_) {
+    sync();
+  } else {
+    wrote_unsynced_ = true;
+  }
 }
 
 void SimStorage::sync() {
-  durable_voting_ = volatile_voting_;
-  durable_finalized_.insert(durable_finalized_.end(), volatile_finalized_.begin(),
-                            volatile_finalized_.end());
-  volatile_finalized_.clear();
+  make_durable(unsynced_.size());
   syncs_ += 1;
 }
 
-void SimStorage::crash() {
-  volatile_voting_ = durable_voting_;
-  volatile_finalized_.clear();
+void SimStorage::crash(std::size_t surviving) {
+  make_durable(std::min(surviving, unsynced_.size()));
+  unsynced_.clear();
+  wrote_unsynced_ = false;
+}
+
+void SimStorage::make_durable(std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    if (auto* voting = std::get_if<consensus::VotingState>(&unsynced_[i])) {
+      durable_voting_ = std::move(*voting);
+    } else {
+      auto& entries = std::get<std::vector<consensus::FinalizedEntry>>(unsynced_[i]);
+      durable_finalized_.insert(durable_finalized_.end(), entries.begin(), entries.end());
+    }
+  }
+  unsynced_.erase(unsynced_.begin(), unsynced_.begin() + static_cast<std::ptrdiff_t>(count));
 }
 
 }  // namespace ballast::sim

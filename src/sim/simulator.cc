@@ -35,6 +35,7 @@ SimulationSummary run_seeds(const WorldConfig& config, std::uint64_t first, std:
     summary.views_nullified += report.views_nullified;
     summary.messages += report.messages;
     summary.evidence += report.evidence;
+    summary.unsynced_writes_at_crashes += report.unsynced_writes_at_crashes;
     summary.market_pauses += report.market_pauses;
     summary.velocity_pauses += report.velocity_pauses;
     summary.auctions += report.auctions;
@@ -65,6 +66,7 @@ std::string reproduce_command(const WorldConfig& config, std::uint64_t seed,
   if (!fault_flag.empty()) command += " --seed-faults " + fault_flag;
   if (config.byzantine_beyond_bound) command += " --byzantine-beyond-bound";
   if (config.force_wan) command += " --wan";
+  if (config.deferred_sync) command += " --deferred-sync";
   return command;
 }
 

@@ -20,7 +20,8 @@ struct SimulationSummary {
   std::uint64_t views_nullified = 0;
   std::uint64_t messages = 0;
   std::uint64_t evidence = 0;
-  std::uint64_t market_pauses = 0;  // circuit-breaker pauses, of which velocity pauses
+  std::uint64_t unsynced_writes_at_crashes = 0;  // deferred_sync: what crashes caught unsynced
+  std::uint64_t market_pauses = 0;               // circuit-breaker pauses, of which velocity pauses
   std::uint64_t velocity_pauses = 0;
   std::uint64_t auctions = 0;
   double latency_delays_p50 = 0;

@@ -38,6 +38,9 @@ struct World::Node {
   TimeMs scheduled_tick = -1;
   std::uint32_t depth = 0;  // causal message depth of the last input
   std::optional<TimeMs> recovered_at;
+  // deferred_sync: messages waiting for the next sync, and which life of the node they are from.
+  std::vector<consensus::Outgoing> held;
+  std::uint64_t incarnation = 0;
 
   bool honest() const { return behaviour == Behaviour::kHonest; }
 };
@@ -51,13 +54,14 @@ struct World::Event {
     kRestart,
     kPartitionStart,
     kPartitionEnd,
-    kHeal
+    kHeal,
+    kSync
   };
   Kind kind = Kind::kTick;
   TimeMs at = 0;
   std::uint64_t sequence = 0;
   std::size_t node = 0;
-  std::size_t index = 0;  // client, crash or partition number
+  std::size_t index = 0;  // client, crash or partition number; a sync's node incarnation
   ValidatorIndex from = 0;
   MessagePtr message;
   std::uint32_t depth = 0;
@@ -165,7 +169,14 @@ void World::start_node(Node& node) {
 void World::crash_node(Node& node) {
   if (!node.up) return;
   node.up = false;
-  node.storage->crash();
+  std::size_t unsynced = node.storage->unsynced_writes();
+  report_.unsynced_writes_at_crashes += unsynced;
+  // Some of them may have reached the disk anyway, in the order written.
+  node.storage->crash(unsynced == 0 ? 0
+                                    : static_cast<std::size_t>(
+                                          random_.between(0, static_cast<std::int64_t>(unsynced))));
+  node.held.clear();
+  node.incarnation += 1;
   node.replica.reset();
   node.app.reset();
   node.scheduled_tick = -1;
@@ -208,7 +219,7 @@ RunReport World::run() {
       node->validator = v;
       node->behaviour = plan_.behaviours[v];
       node->side = instances == 2 ? twin + 1 : 0;
-      node->storage = std::make_unique<SimStorage>();
+      node->storage = std::make_unique<SimStorage>(/*sync_on_write=*/!config_.deferred_sync);
       node->signer = std::make_unique<SimSigner>(*keys_, v);
       node->verifier = std::make_unique<SimVerifier>(*keys_);
       nodes_.push_back(std::move(node));
@@ -310,6 +321,11 @@ void World::dispatch(Event& event) {
     case Event::Kind::kClient:
       client_submit(event.index);
       break;
+    case Event::Kind::kSync: {
+      Node& node = *nodes_[event.node];
+      if (node.up && node.incarnation == event.index) on_sync(node);
+      break;
+    }
     case Event::Kind::kCrash:
       if (healed_) return;
       for (auto& node : nodes_) {
@@ -374,17 +390,43 @@ void World::deliver(Node& node, ValidatorIndex from, const MessagePtr& message,
 }
 
 void World::after_input(Node& node) {
-  for (const consensus::Outgoing& outgoing : node.replica->take_outgoing()) {
-    if (const auto* proposal = std::get_if<consensus::Proposal>(&*outgoing.message)) {
-      proposed_.try_emplace(proposal->block.hash(), now_, node.depth);
-      last_proposer_ = node.validator;
-    }
-    route(node, outgoing);
+  std::vector<consensus::Outgoing> outgoing = node.replica->take_outgoing();
+  const bool wrote = node.storage->take_unsynced_writes();
+  if (wrote) schedule_sync(node);
+  if (wrote || !node.held.empty()) {
+    node.held.insert(node.held.end(), outgoing.begin(), outgoing.end());
+  } else {
+    for (const consensus::Outgoing& message : outgoing) send_outgoing(node, message);
   }
   for (const consensus::FinalizedBlock& block : node.replica->take_finalized()) {
     on_finalized(node, block);
   }
   schedule_tick(node);
+}
+
+void World::send_outgoing(Node& node, const consensus::Outgoing& outgoing) {
+  if (const auto* proposal = std::get_if<consensus::Proposal>(&*outgoing.message)) {
+    proposed_.try_emplace(proposal->block.hash(), now_, node.depth);
+    last_proposer_ = node.validator;
+  }
+  route(node, outgoing);
+}
+
+// deferred_sync: the disk takes 1-3 ms; the held messages leave when it is done.
+void World::schedule_sync(Node& node) {
+  auto event = std::make_unique<Event>();
+  event->kind = Event::Kind::kSync;
+  event->at = now_ + random_.between(1, 3);
+  event->node = node.id;
+  event->index = node.incarnation;
+  schedule(std::move(event));
+}
+
+void World::on_sync(Node& node) {
+  node.storage->sync();
+  std::vector<consensus::Outgoing> held = std::move(node.held);
+  node.held.clear();
+  for (const consensus::Outgoing& outgoing : held) send_outgoing(node, outgoing);
 }
 
 std::vector<MessagePtr> World::misbehave(Node& sender, const MessagePtr& message) {

@@ -38,6 +38,10 @@ struct WorldConfig {
   std::set<FaultKind> allowed_faults;   // the swarm draws from these
   bool byzantine_beyond_bound = false;  // twins holding a third or more of the stake
   bool force_wan = false;               // every seed uses the wide-area region model
+  // Validators write unsynced and hold each round's messages until a sync that takes simulated
+  // disk time, as the node does (docs/STORAGE.md); a crash before it keeps a random prefix of
+  // the unsynced writes and loses the held messages.
+  bool deferred_sync = false;
   consensus::TimerConfig timers;
 };
 
@@ -56,7 +60,8 @@ struct RunReport {
   std::uint64_t market_pauses = 0;
   std::uint64_t velocity_pauses = 0;
   std::uint64_t auctions = 0;
-  std::vector<double> latency_delays;  // per (replica, block): message delays to finalize
+  std::uint64_t unsynced_writes_at_crashes = 0;  // deferred_sync: writes a crash caught unsynced
+  std::vector<double> latency_delays;            // per (replica, block): message delays to finalize
   std::vector<TimeMs> latency_ms;
   TimeMs recovery_ms = -1;  // heal to every honest validator's next finalization
 };
@@ -86,6 +91,9 @@ class World {
   void deliver(Node& node, consensus::ValidatorIndex from, const consensus::MessagePtr& message,
                std::uint32_t depth);
   void after_input(Node& node);
+  void send_outgoing(Node& node, const consensus::Outgoing& outgoing);
+  void schedule_sync(Node& node);
+  void on_sync(Node& node);
   void route(Node& sender, const consensus::Outgoing& outgoing);
   std::vector<consensus::MessagePtr> misbehave(Node& sender, const consensus::MessagePtr& message);
   void send_to(Node& sender, Node& receiver, const consensus::MessagePtr& message);
