@@ -320,6 +320,11 @@ class HttpApi::Listener : public std::enable_shared_from_this<HttpApi::Listener>
   }
 
   void admit(tcp::socket socket) {
+    // Answers and stream messages are small and latency-bound. With Nagle's algorithm a message
+    // written while the previous one is unacknowledged waits for the client's delayed ACK (40 ms
+    // on Linux): a stream of block notices stalled that long every few blocks.
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
     auto session = std::make_shared<Session>(std::move(socket), state_);
     if (state_->open_sessions.load() > options_.max_connections) {
       session->refuse();
