@@ -146,29 +146,81 @@ loadgen::LoadgenOptions chaos_load_options(const loadgen::LocalnetTarget& target
 
 namespace {
 
-// A second load generator, planned and signed from now on (that takes seconds for a large
-// one) and sent from `send_at`; the fault is marked when sending starts.
-Result<loadgen::LoadReport> run_second_load(loadgen::LoadgenOptions load, Clock::time_point send_at,
-                                            Injector& injector, const std::string& fault) {
-  load.send_not_before = send_at;
-  std::promise<void> sending;
-  load.on_sending_started = [&sending] { sending.set_value(); };
-  std::future<void> sending_started = sending.get_future();
-  std::ostringstream ignored;
-  auto report = std::async(std::launch::async,
-                           [&load, &ignored] { return loadgen::run_load(load, ignored); });
-  if (!wait_for_sending(sending_started, report)) return report.get();
-  injector.mark(fault);
-  return report.get();
+// A second load generator (the flood, or a scenario's own), planned and signed before the
+// steady flow starts: signing tens of thousands of orders takes a core for a second or more,
+// which inside the baseline phase would slow the very flow the fault is compared against. It
+// then waits, connected, for the moment it is told to send. Destroying it before that moment
+// cancels it.
+class SecondLoad {
+ public:
+  // Plans and signs on its own thread; returns once that is done (or has failed).
+  SecondLoad(loadgen::LoadgenOptions load, std::string fault)
+      : load_(std::move(load)), fault_(std::move(fault)) {
+    load_.send_not_before = send_at_.get_future().share();
+    load_.on_signed = [this] { signed_.set_value(); };
+    load_.on_sending_started = [this] { sending_.set_value(); };
+    std::future<void> signed_future = signed_.get_future();
+    sending_started_ = sending_.get_future();
+    report_ = std::async(std::launch::async,
+                         [this] { return loadgen::run_load(load_, ignored_progress_); });
+    (void)wait_for_sending(signed_future, report_);
+  }
+  ~SecondLoad() {
+    if (!send_time_set_) send_at_.set_value(std::nullopt);
+    if (report_.valid()) report_.wait();
+  }
+  SecondLoad(const SecondLoad&) = delete;
+  SecondLoad& operator=(const SecondLoad&) = delete;
+
+  void send_at(Clock::time_point when) {
+    send_time_set_ = true;
+    send_at_.set_value(when);
+  }
+
+  // Waits until it sends (the fault is marked then) and until it is done.
+  Result<loadgen::LoadReport> finish(Injector& injector) {
+    if (wait_for_sending(sending_started_, report_)) injector.mark(fault_);
+    return report_.get();
+  }
+
+ private:
+  loadgen::LoadgenOptions load_;
+  std::string fault_;
+  std::promise<std::optional<Clock::time_point>> send_at_;
+  bool send_time_set_ = false;
+  std::promise<void> signed_;
+  std::promise<void> sending_;
+  std::future<void> sending_started_;
+  std::ostringstream ignored_progress_;
+  std::future<Result<loadgen::LoadReport>> report_;
+};
+
+// The scenario's second load generator, if it has one (not yet sending).
+Result<std::unique_ptr<SecondLoad>> prepare_second_load(const ChaosOptions& options,
+                                                        const ChaosHooks& hooks,
+                                                        const ScratchLocalnet& net) {
+  const std::string& scenario = options.scenario;
+  if (scenario == "flood-10x" || scenario == "flood-100x") {
+    double factor = scenario == "flood-10x" ? 10 : 100;
+    double seconds = scenario == "flood-10x" ? 3 : 1;
+    std::size_t half = net.target().traders.size() / 2;
+    return std::make_unique<SecondLoad>(
+        chaos_load_options(net.target(), factor * options.rate, seconds, half, half, 2),
+        fmt::format("flood of {:.0f} orders/s for {:.0f} s", factor * options.rate, seconds));
+  }
+  if (hooks.second_load) {
+    BALLAST_ASSIGN_OR_RETURN(ChaosSecondLoad second, hooks.second_load(net));
+    return std::make_unique<SecondLoad>(std::move(second.load), std::move(second.fault));
+  }
+  return std::unique_ptr<SecondLoad>();
 }
 
 // The scenario's faults, on the calling thread, timed from `start` (when steady sending began).
-// A flood, or a scenario's own second load (hooks), runs a second load generator, whose
-// report is returned.
+// A flood, or a scenario's own second load (hooks), is the prepared second load generator:
+// it sends from the start of the fault window, and its report is returned.
 std::optional<Result<loadgen::LoadReport>> inject(const ChaosOptions& options,
-                                                  const ChaosHooks& hooks,
                                                   const ScratchLocalnet& net, Injector& injector,
-                                                  Clock::time_point start) {
+                                                  Clock::time_point start, SecondLoad* second) {
   using std::chrono::milliseconds;
   auto at = [&](double seconds) {
     std::this_thread::sleep_until(start + milliseconds(static_cast<std::int64_t>(seconds * 1e3)));
@@ -226,20 +278,9 @@ std::optional<Result<loadgen::LoadReport>> inject(const ChaosOptions& options,
     injector.partition(half, fmt::format("split {}|{}", half.size(), all.size() - half.size()));
     at(repair_at);
     injector.heal("heal the split");
-  } else if (scenario == "flood-10x" || scenario == "flood-100x") {
-    double factor = scenario == "flood-10x" ? 10 : 100;
-    double seconds = scenario == "flood-10x" ? 3 : 1;
-    std::size_t half = net.target().traders.size() / 2;
-    return run_second_load(
-        chaos_load_options(net.target(), factor * options.rate, seconds, half, half, 2),
-        start + milliseconds(static_cast<std::int64_t>(fault_at * 1e3)), injector,
-        fmt::format("flood of {:.0f} orders/s for {:.0f} s", factor * options.rate, seconds));
-  } else if (hooks.second_load) {
-    Result<ChaosSecondLoad> second = hooks.second_load(net);
-    if (!second.is_ok()) return Result<loadgen::LoadReport>(second.status());
-    return run_second_load(std::move(second->load),
-                           start + milliseconds(static_cast<std::int64_t>(fault_at * 1e3)),
-                           injector, second->fault);
+  } else if (second != nullptr) {
+    second->send_at(start + milliseconds(static_cast<std::int64_t>(fault_at * 1e3)));
+    return second->finish(injector);
   }
   return std::nullopt;
 }
@@ -494,6 +535,8 @@ Result<Json> run_chaos_once(const ChaosOptions& options, const ChaosHooks& hooks
         << std::flush;
   }
   if (hooks.before_load) BALLAST_RETURN_IF_ERROR(hooks.before_load(*net));
+  BALLAST_ASSIGN_OR_RETURN(std::unique_ptr<SecondLoad> second,
+                           prepare_second_load(options, hooks, *net));
   Injector injector(*net);
   std::size_t half = net->target().traders.size() / 2;
   loadgen::LoadgenOptions steady = chaos_load_options(
@@ -507,7 +550,7 @@ Result<Json> run_chaos_once(const ChaosOptions& options, const ChaosHooks& hooks
       std::launch::async, [&steady, &ignored] { return loadgen::run_load(steady, ignored); });
   if (!wait_for_sending(sending_started, steady_report)) return steady_report.get().status();
   Clock::time_point started = sending_started.get();
-  auto flood = inject(options, hooks, *net, injector, started);
+  auto flood = inject(options, *net, injector, started, second.get());
   BALLAST_ASSIGN_OR_RETURN(loadgen::LoadReport report, steady_report.get());
   std::optional<loadgen::LoadReport> flood_report;
   if (flood) {

@@ -35,7 +35,8 @@ const std::vector<std::string>& chaos_scenarios();
 Status run_chaos(const ChaosOptions& options, std::ostream& out);
 
 // A second load generator a scenario runs as its fault, sent from the start of the fault window,
-// and how the fault is named in the report.
+// and how the fault is named in the report. It is planned and signed before the steady flow
+// starts, so that its signing does not weigh on the baseline phase.
 struct ChaosSecondLoad {
   loadgen::LoadgenOptions load;
   std::string fault;

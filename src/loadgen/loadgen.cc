@@ -175,7 +175,15 @@ class Run {
     bool all = std::all_of(listeners_.begin(), listeners_.end(),
                            [](const auto& listener) { return listener->subscribed(); });
     if (!all && now < kSubscribeTimeoutMs * 1'000) return;
-    if (options_.send_not_before && Clock::now() < *options_.send_not_before) return;
+    if (options_.send_not_before) {
+      const auto& send_at = *options_.send_not_before;
+      if (send_at.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
+      if (!send_at.get()) {
+        io_.stop();  // cancelled: nothing was sent, so there is nothing to drain
+        return;
+      }
+      if (Clock::now() < *send_at.get()) return;
+    }
     phase_ = Phase::kSending;
     sending_started_us_ = now;
     cpu_when_sending_started_ = read_cpu_times();
@@ -345,6 +353,7 @@ Result<LoadReport> run_load(const LoadgenOptions& options, std::ostream& progres
   std::vector<Bytes> encodings;
   std::vector<Hash256> ids;
   sign_all(plan, options.accounts, options.genesis.chain_id, encodings, ids);
+  if (options.on_signed) options.on_signed();
   if (!options.quiet) {
     progress << fmt::format(
                     "sending {} transactions/s for {:.1f} s to {} nodes\n", workload.rate_per_s,

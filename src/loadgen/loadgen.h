@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
 #include <iosfwd>
 #include <map>
 #include <optional>
@@ -34,8 +35,13 @@ struct LoadgenOptions {
   std::int64_t drain_timeout_ms = 30'000;  // after the last send, wait this long for finality
   bool quiet = false;                      // no progress lines
   bool keep_traces = false;                // fill LoadReport::traces
-  // Sending waits for this moment if it is later than when planning and signing end.
-  std::optional<std::chrono::steady_clock::time_point> send_not_before;
+  // Sending waits for this moment if it is later than when planning and signing end. The
+  // moment may be decided after the run began (a second load generator signs ahead, then waits
+  // for the first one's start); nullopt as the value cancels the run: nothing is sent.
+  std::optional<std::shared_future<std::optional<std::chrono::steady_clock::time_point>>>
+      send_not_before;
+  // Called on the calling thread once planning and signing are done, before connecting.
+  std::function<void()> on_signed;
   // Called on the load generator's thread when sending starts (after planning and signing).
   std::function<void()> on_sending_started;
 };

@@ -1,7 +1,14 @@
 // `ballast loadgen` against a four-validator localnet: a short, bounded open-loop run whose
 // report must show that every acknowledged transaction finalized and that the validators agree
 // on the state. Throughput and latency are reported, never asserted: they depend on the machine.
+#include "loadgen/loadgen.h"
+
 #include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <sstream>
+#include <thread>
 
 #include "localnet.h"
 
@@ -38,6 +45,77 @@ TEST(LoadgenTest, AShortOpenLoopRunLosesNothingAcknowledgedAndTheRootsAgree) {
   ASSERT_TRUE(report["machine_busy"].is_number()) << report["machine_busy"];
   EXPECT_GT(report["machine_busy"].get<double>(), 0.0);
   EXPECT_LE(report["machine_busy"].get<double>(), 1.0);
+}
+
+// A load generator told to send at a moment decided later (as `ballast chaos` prepares its
+// flood before the steady flow, so that signing the flood does not weigh on the baseline):
+// it signs, says so, and sends nothing until the moment is set and has come; a moment of
+// "never" ends it without sending.
+class DeferredLoad {
+ public:
+  DeferredLoad(const loadgen::LocalnetTarget& target, std::uint64_t seed) {
+    options_.nodes = target.nodes;
+    options_.genesis = target.genesis;
+    options_.accounts = target.traders;
+    options_.workload.rate_per_s = 100;
+    options_.workload.duration_ms = 1'000;
+    options_.workload.seed = seed;
+    options_.quiet = true;
+    options_.send_not_before = send_at_.get_future().share();
+    options_.on_signed = [this] { signed_.set_value(); };
+    options_.on_sending_started = [this] {
+      sending_started_at_ = std::chrono::steady_clock::now();
+      sending_ = true;
+    };
+    std::future<void> signed_future = signed_.get_future();
+    report_ =
+        std::async(std::launch::async, [this] { return loadgen::run_load(options_, progress_); });
+    signed_in_time_ = signed_future.wait_for(120s) == std::future_status::ready;
+  }
+
+  bool signed_in_time() const { return signed_in_time_; }
+  bool sending() const { return sending_; }
+  std::chrono::steady_clock::time_point sending_started_at() const { return sending_started_at_; }
+  Result<loadgen::LoadReport> finish(std::optional<std::chrono::steady_clock::time_point> at) {
+    send_at_.set_value(at);
+    return report_.get();
+  }
+
+ private:
+  loadgen::LoadgenOptions options_;
+  std::promise<std::optional<std::chrono::steady_clock::time_point>> send_at_;
+  std::promise<void> signed_;
+  std::atomic<bool> sending_{false};
+  std::chrono::steady_clock::time_point sending_started_at_;
+  std::ostringstream progress_;
+  std::future<Result<loadgen::LoadReport>> report_;
+  bool signed_in_time_ = false;
+};
+
+TEST(LoadgenTest, ALoadToldToSendLaterSignsAheadAndSendsOnlyFromThatMoment) {
+  Localnet net(4);
+  net.start();
+  ASSERT_TRUE(net.wait_for_height(kAll, 2, 60s)) << net.describe();
+  auto target = loadgen::read_localnet(net.directory());
+  ASSERT_TRUE(target.is_ok()) << target.status().to_string();
+
+  DeferredLoad later(*target, 1);
+  ASSERT_TRUE(later.signed_in_time());
+  std::this_thread::sleep_for(500ms);
+  EXPECT_FALSE(later.sending()) << "signed and connected, but the moment is not set yet";
+  const auto moment = std::chrono::steady_clock::now() + 300ms;
+  auto report = later.finish(moment);
+  ASSERT_TRUE(report.is_ok()) << report.status().to_string();
+  EXPECT_GE(later.sending_started_at(), moment);
+  EXPECT_EQ(report->sent, 100u);
+  EXPECT_EQ(report->lost_acknowledged, 0u);
+
+  DeferredLoad never(*target, 2);
+  ASSERT_TRUE(never.signed_in_time());
+  auto cancelled = never.finish(std::nullopt);
+  ASSERT_TRUE(cancelled.is_ok()) << cancelled.status().to_string();
+  EXPECT_FALSE(never.sending());
+  EXPECT_EQ(cancelled->sent, 0u);
 }
 
 }  // namespace
