@@ -182,7 +182,9 @@ Status parse_ingress(ObjectReader& root, IngressSettings& ingress) {
                        std::pair{"breaker_fee_floor_start", &I::breaker_fee_floor_start},
                        std::pair{"breaker_floor_rise_ms", &I::breaker_floor_rise_ms},
                        std::pair{"breaker_floor_step_ms", &I::breaker_floor_step_ms},
-                       std::pair{"breaker_relax_steps", &I::breaker_relax_steps});
+                       std::pair{"breaker_relax_steps", &I::breaker_relax_steps},
+                       std::pair{"breaker_quiet_gap_ms", &I::breaker_quiet_gap_ms},
+                       std::pair{"breaker_backlog_grace_ms", &I::breaker_backlog_grace_ms});
 }
 
 Status parse_sections(ObjectReader& root, NodeConfig& config) {
@@ -399,6 +401,10 @@ Status validate_ingress(const IngressSettings& ingress) {
       require_within(ingress.breaker_floor_rise_ms, 1, 3'600'000, "ingress.breaker_floor_rise_ms"));
   BALLAST_RETURN_IF_ERROR(
       require_within(ingress.breaker_floor_step_ms, 1, 3'600'000, "ingress.breaker_floor_step_ms"));
+  BALLAST_RETURN_IF_ERROR(
+      require_within(ingress.breaker_quiet_gap_ms, 0, 3'600'000, "ingress.breaker_quiet_gap_ms"));
+  BALLAST_RETURN_IF_ERROR(require_within(ingress.breaker_backlog_grace_ms, 0, 3'600'000,
+                                         "ingress.breaker_backlog_grace_ms"));
   // A baseline no slower than the current rate would follow a flood instead of standing for
   // the time before it.
   if (ingress.breaker_baseline_window_ms <= ingress.breaker_current_window_ms) {
@@ -424,7 +430,9 @@ OrderedJson ingress_to_json(const IngressSettings& ingress) {
           {"breaker_fee_floor_start", ingress.breaker_fee_floor_start},
           {"breaker_floor_rise_ms", ingress.breaker_floor_rise_ms},
           {"breaker_floor_step_ms", ingress.breaker_floor_step_ms},
-          {"breaker_relax_steps", ingress.breaker_relax_steps}};
+          {"breaker_relax_steps", ingress.breaker_relax_steps},
+          {"breaker_quiet_gap_ms", ingress.breaker_quiet_gap_ms},
+          {"breaker_backlog_grace_ms", ingress.breaker_backlog_grace_ms}};
 }
 
 OrderedJson sections_to_json(const NodeConfig& config) {

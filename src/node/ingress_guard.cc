@@ -65,6 +65,7 @@ IngressBreaker::IngressBreaker(BreakerOptions options)
       slots_per_step_(std::max<std::int64_t>(1, options.floor_step_ms / slot_ms_)) {
   BALLAST_ASSERT(options_.baseline_window_ms > 0 && options_.current_window_ms > 0);
   BALLAST_ASSERT(options_.fee_floor_start > 0 && options_.relax_steps > 0);
+  BALLAST_ASSERT(options_.quiet_gap_ms >= 0 && options_.backlog_grace_ms >= 0);
 }
 
 double IngressBreaker::rate_of(std::uint64_t arrivals, std::int64_t window_ms) const {
@@ -171,6 +172,13 @@ std::uint64_t IngressBreaker::clearing_floor() const {
 bool IngressBreaker::admit(bool is_cancel, std::uint64_t fee, std::int64_t now_ms) {
   if (options_.multiple == 0) return true;
   advance(now_ms);
+  const bool after_silence =
+      !last_arrival_ms_ || now_ms - *last_arrival_ms_ >= options_.quiet_gap_ms;
+  last_arrival_ms_ = now_ms;
+  if (!tripped() && options_.quiet_gap_ms > 0 && after_silence) {
+    grace_until_ms_ = now_ms + options_.backlog_grace_ms;
+  }
+  if (!tripped() && now_ms < grace_until_ms_) return true;  // backlog: passes, counts nowhere
   slots_[*slot_ % kBreakerSlots] += 1;
   if (!is_cancel && fee >= options_.fee_floor_start) {
     const auto fee_class =

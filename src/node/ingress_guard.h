@@ -101,11 +101,13 @@ struct BreakerOptions {
   std::uint64_t multiple = 10;  // trips at this multiple of the baseline; 0 disables the breaker
   std::uint64_t min_baseline_per_s = 50;     // the baseline is never taken as lower than this
   std::int64_t baseline_window_ms = 20'000;  // time constant of the trailing (baseline) rate
-  std::int64_t current_window_ms = 1'000;    // the window of the current rate
+  std::int64_t current_window_ms = 100;      // the window of the current rate
   std::uint64_t fee_floor_start = 2;         // the least floor: every floor is this x 2^n
   std::int64_t floor_rise_ms = 100;          // while hot, the floor doubles this often
   std::int64_t floor_step_ms = 1'000;        // while calm, the floor halves this often
   std::uint64_t relax_steps = 3;             // calm steps in a row that close the breaker
+  std::int64_t quiet_gap_ms = 500;           // a silence this long starts a backlog grace; 0: never
+  std::int64_t backlog_grace_ms = 300;       // how long that grace lasts
 
   bool operator==(const BreakerOptions&) const = default;
 };
@@ -143,6 +145,13 @@ struct BreakerState {
 //   `floor_step_ms` after the trip that finds the rate below the threshold it halves (not below
 //   the start); `relax_steps` such calm steps in a row close the breaker, and any hot slot
 //   starts the count again.
+// - Backlog: the first arrival after a silence of `quiet_gap_ms` (or the first ever) opens a
+//   grace of `backlog_grace_ms` while the breaker is closed. What arrives in it is a backlog,
+//   not a jump in the rate: requests that queued while this node was not taking any (it was
+//   starting, or stopped, or unreachable) and come in at once, or as fast as the node catches
+//   up with them. They pass, and they neither count towards the current rate nor feed the
+//   baseline. A node that has been taking traffic has no silence, so a flood there trips the
+//   breaker at once; a flood that begins after a silence is held back that much later.
 class IngressBreaker {
  public:
   explicit IngressBreaker(BreakerOptions options);
@@ -178,6 +187,8 @@ class IngressBreaker {
   std::uint64_t fee_floor_ = 0;  // never below fee_floor_start (> 0) while tripped, 0 while closed
   std::uint64_t calm_steps_ = 0;
   std::uint64_t trips_ = 0;
+  std::optional<std::int64_t> last_arrival_ms_;
+  std::int64_t grace_until_ms_ = 0;  // arrivals before this are backlog (see above)
 };
 
 struct IngressOptions {

@@ -117,6 +117,8 @@ IngressOptions ingress_options(const IngressSettings& settings, const exchange::
   breaker.floor_rise_ms = settings.breaker_floor_rise_ms;
   breaker.floor_step_ms = settings.breaker_floor_step_ms;
   breaker.relax_steps = settings.breaker_relax_steps;
+  breaker.quiet_gap_ms = settings.breaker_quiet_gap_ms;
+  breaker.backlog_grace_ms = settings.breaker_backlog_grace_ms;
   return options;
 }
 

@@ -278,9 +278,13 @@ TEST(NodeConfigTest, IngressLimitsAreInRangeAndTheBaselineSlowerThanTheCurrentRa
   expect_error(json, "ingress.account_rate_per_s must be in 1..1000000000");
   json["ingress"] = {{"breaker_current_window_ms", 5}};
   expect_error(json, "ingress.breaker_current_window_ms must be in 10..60000");
-  json["ingress"] = {{"breaker_baseline_window_ms", 1'000}};
+  json["ingress"] = {{"breaker_baseline_window_ms", 100}};
   expect_error(json,
                "ingress.breaker_baseline_window_ms must exceed ingress.breaker_current_window_ms");
+  json["ingress"] = {{"breaker_quiet_gap_ms", -1}};
+  expect_error(json, "ingress.breaker_quiet_gap_ms must be in 0..3600000");
+  json["ingress"] = {{"breaker_backlog_grace_ms", 3'600'001}};
+  expect_error(json, "ingress.breaker_backlog_grace_ms must be in 0..3600000");
   json["ingress"] = {{"breaker_multipl", 10}};
   expect_error(json, "ingress.breaker_multipl is not a known field");
 }

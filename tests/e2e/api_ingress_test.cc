@@ -7,6 +7,8 @@
 // Only validator 0 runs: admission is what is tested, and nothing needs to be finalized.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "api_client.h"
 #include "localnet.h"
 
@@ -122,13 +124,18 @@ TEST(ApiIngressTest, AFloodIsRefusedWithTheFeeFloorWhileCancelsAndPayersPass) {
     config["ingress"] = {{"account_rate_per_s", 1},
                          {"account_burst", kAccountBurst},
                          {"breaker_min_baseline_per_s", kMinBaselinePerS},
-                         {"breaker_relax_steps", 5}};
+                         {"breaker_relax_steps", 5},
+                         // Only the very first arrivals are taken as backlog (a node that
+                         // just started), whatever the pauses between the steps below.
+                         {"breaker_quiet_gap_ms", 3'600'000}};
   });
   net.start(0);
   ASSERT_TRUE(wait_until([&] { return net.status(0).has_value(); }, 60s)) << net.log(0);
   EXPECT_EQ(string_field(ingress_status(net), "state"), "open");
   OrderSigner signer(net);
   expect_account_budget(net, signer);
+  // The flood comes once the backlog grace of the node's first arrivals (300 ms) is over.
+  std::this_thread::sleep_for(500ms);
   expect_flood_refused(net, signer);
   expect_cancels_and_payers_admitted(net, signer);
   expect_tripped_in_status_and_metrics(net);

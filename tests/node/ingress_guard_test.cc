@@ -44,6 +44,8 @@ BreakerOptions breaker_options() {
   options.floor_rise_ms = 100;
   options.floor_step_ms = 1'000;
   options.relax_steps = 3;
+  options.quiet_gap_ms = 500;
+  options.backlog_grace_ms = 1'000;
   return options;
 }
 
@@ -103,11 +105,52 @@ TEST(IngressBreakerTest, SteadyLoadAndItsGradualRiseNeverTrip) {
   EXPECT_GT(state.baseline_per_s, 100.0) << "the baseline followed the rise";
 }
 
-TEST(IngressBreakerTest, AnIdleNodeIsNotTrippedByAFirstBurstBelowTheMinimumBaseline) {
+TEST(IngressBreakerTest, AnIdleNodeIsNotTrippedByABurstBelowTheMinimumBaseline) {
   IngressBreaker breaker(breaker_options());
-  // min_baseline 20/s x 10 = 200/s: a first burst of 150 at once is allowed.
+  // A trickle (no silence of 500 ms, so only its first second is backlog), then a burst.
+  for (std::int64_t at : {0, 400, 800}) EXPECT_TRUE(breaker.admit(false, 1, at));
+  // min_baseline 20/s x 10 = 200/s: a burst of 150 at once is allowed.
   EXPECT_EQ(offer(breaker, 150, 1'000, 10), 150u);
   EXPECT_FALSE(breaker.state(1'010).tripped);
+  // One of 250 is not: it trips at the 200th arrival within the window.
+  EXPECT_EQ(offer(breaker, 100, 1'020, 10), 49u);
+  EXPECT_TRUE(breaker.state(1'030).tripped);
+}
+
+// What queued while the node took nothing (it was starting, stopped or unreachable) arrives at
+// once when it takes traffic again: a backlog, which must not shut out the steady flow.
+TEST(IngressBreakerTest, ABacklogAfterASilenceOrAtStartIsNotAFlood) {
+  IngressBreaker first_start(breaker_options());
+  EXPECT_EQ(offer(first_start, 2'000, 0, 50), 2'000u) << "the first arrivals ever are backlog";
+  steady(first_start, 1'000, 5);
+  EXPECT_EQ(first_start.state(6'000).trips, 0u);
+
+  IngressBreaker resumed(breaker_options());
+  steady(resumed, 0, 10);  // 100/s, then a 2 s silence
+  EXPECT_EQ(offer(resumed, 2'000, 12'000, 50), 2'000u) << "40,000/s, but after a silence";
+  steady(resumed, 12'100, 5);
+  BreakerState state = resumed.state(17'100);
+  EXPECT_EQ(state.trips, 0u);
+  EXPECT_LT(state.baseline_per_s, 150.0) << "the backlog did not feed the baseline";
+}
+
+TEST(IngressBreakerTest, AFloodAfterASilenceTripsOnceTheGraceIsOver) {
+  IngressBreaker breaker(breaker_options());
+  steady(breaker, 0, 10);
+  // 2,000/s from 12 s: the grace (1 s here) passes it as backlog, then it is a flood.
+  EXPECT_EQ(offer(breaker, 2'000, 12'000, 1'000), 2'000u);
+  EXPECT_FALSE(breaker.state(12'999).tripped);
+  EXPECT_LT(offer(breaker, 4'000, 13'000, 2'000), 1'100u);
+  EXPECT_TRUE(breaker.state(15'000).tripped);
+}
+
+TEST(IngressBreakerTest, AQuietGapOfZeroTakesNothingAsBacklog) {
+  BreakerOptions options = breaker_options();
+  options.quiet_gap_ms = 0;
+  IngressBreaker breaker(options);
+  steady(breaker, 0, 10);
+  EXPECT_LT(offer(breaker, 2'000, 12'000, 50), 1'100u);
+  EXPECT_TRUE(breaker.state(12'050).tripped);
 }
 
 TEST(IngressBreakerTest, AJumpToTheMultipleTripsAndOnlyCancelsAndTheFloorPass) {
@@ -327,7 +370,12 @@ TEST(IngressGuardTest, ATrippedBreakerRefusesWithTheFloorWithoutChargingTheConne
   IngressOptions options = guard_options();
   options.connection = {.rate_per_s = 1'000'000, .burst = 1'000'000};
   IngressGuard guard(options);
-  // Idle node: the minimum baseline (20/s) x 10 trips at 200 arrivals within the window.
+  // The node has been taking traffic without a silence (its first second is backlog, which
+  // counts nowhere), so a flood is held to the minimum baseline (20/s) x 10: it trips at 200
+  // arrivals within the window.
+  for (std::int64_t at : {0, 400, 800}) {
+    ASSERT_TRUE(guard.admit_arrival(7, {false, 1}, at).status.is_ok());
+  }
   std::size_t admitted = 0;
   for (int i = 0; i < 500; ++i) {
     admitted += guard.admit_arrival(7, {false, 1}, 1'000).status.is_ok() ? 1 : 0;
