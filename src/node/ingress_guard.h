@@ -101,7 +101,7 @@ struct BreakerOptions {
   std::uint64_t multiple = 10;  // trips at this multiple of the baseline; 0 disables the breaker
   std::uint64_t min_baseline_per_s = 50;     // the baseline is never taken as lower than this
   std::int64_t baseline_window_ms = 20'000;  // time constant of the trailing (baseline) rate
-  std::int64_t current_window_ms = 100;      // the window of the current rate
+  std::int64_t current_window_ms = 1'000;    // the window of the current rate
   std::uint64_t fee_floor_start = 2;         // the least floor: every floor is this x 2^n
   std::int64_t floor_rise_ms = 100;          // while hot, the floor doubles this often
   std::int64_t floor_step_ms = 1'000;        // while calm, the floor halves this often
@@ -150,8 +150,8 @@ struct BreakerState {
 //   not a jump in the rate: requests that queued while this node was not taking any (it was
 //   starting, or stopped, or unreachable) and come in at once, or as fast as the node catches
 //   up with them. They pass, and they neither count towards the current rate nor feed the
-//   baseline. A node that has been taking traffic has no silence, so a flood there trips the
-//   breaker at once; a flood that begins after a silence is held back that much later.
+//   baseline. A node that has been taking traffic has no silence, so a flood there is judged
+//   from its first arrival; one that begins after a silence, only once the grace is over.
 class IngressBreaker {
  public:
   explicit IngressBreaker(BreakerOptions options);
