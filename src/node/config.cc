@@ -184,7 +184,8 @@ Status parse_ingress(ObjectReader& root, IngressSettings& ingress) {
                        std::pair{"breaker_floor_step_ms", &I::breaker_floor_step_ms},
                        std::pair{"breaker_relax_steps", &I::breaker_relax_steps},
                        std::pair{"breaker_quiet_gap_ms", &I::breaker_quiet_gap_ms},
-                       std::pair{"breaker_backlog_grace_ms", &I::breaker_backlog_grace_ms});
+                       std::pair{"breaker_backlog_grace_ms", &I::breaker_backlog_grace_ms},
+                       std::pair{"breaker_confirm_multiple", &I::breaker_confirm_multiple});
 }
 
 Status parse_sections(ObjectReader& root, NodeConfig& config) {
@@ -388,6 +389,8 @@ Status validate_ingress(const IngressSettings& ingress) {
                       "ingress.breaker_fee_floor_start"},
            std::tuple{ingress.breaker_relax_steps, 1, std::int64_t{1'000},
                       "ingress.breaker_relax_steps"},
+           std::tuple{ingress.breaker_confirm_multiple, 0, kAmount,
+                      "ingress.breaker_confirm_multiple"},
        }) {
     // Above INT64_MAX reads as negative here, and is refused as out of range all the same.
     BALLAST_RETURN_IF_ERROR(require_within(static_cast<std::int64_t>(value), low, high, field));
@@ -432,7 +435,8 @@ OrderedJson ingress_to_json(const IngressSettings& ingress) {
           {"breaker_floor_step_ms", ingress.breaker_floor_step_ms},
           {"breaker_relax_steps", ingress.breaker_relax_steps},
           {"breaker_quiet_gap_ms", ingress.breaker_quiet_gap_ms},
-          {"breaker_backlog_grace_ms", ingress.breaker_backlog_grace_ms}};
+          {"breaker_backlog_grace_ms", ingress.breaker_backlog_grace_ms},
+          {"breaker_confirm_multiple", ingress.breaker_confirm_multiple}};
 }
 
 OrderedJson sections_to_json(const NodeConfig& config) {

@@ -100,13 +100,14 @@ struct IngressSettings {
   std::uint64_t breaker_multiple = 10;  // 0 disables the breaker
   std::uint64_t breaker_min_baseline_per_s = 50;
   std::int64_t breaker_baseline_window_ms = 20'000;
-  std::int64_t breaker_current_window_ms = 1'000;
+  std::int64_t breaker_current_window_ms = 100;
   std::uint64_t breaker_fee_floor_start = 0;  // the least floor; 0: twice the genesis min_tx_fee
   std::int64_t breaker_floor_rise_ms = 100;
   std::int64_t breaker_floor_step_ms = 1'000;
   std::uint64_t breaker_relax_steps = 3;
   std::int64_t breaker_quiet_gap_ms = 500;  // 0: no backlog grace after a silence
   std::int64_t breaker_backlog_grace_ms = 300;
+  std::uint64_t breaker_confirm_multiple = 2;  // 0: no confirmation over the last second
 
   bool operator==(const IngressSettings&) const = default;
 };

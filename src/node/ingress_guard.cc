@@ -58,6 +58,10 @@ std::uint64_t TokenBucket::tokens(std::int64_t now_ms) {
 
 // --- IngressBreaker -----------------------------------------------------------------------------
 
+namespace {
+constexpr std::int64_t kSecondSlotMs = 1'000 / kBreakerSlots;  // the confirming second's slots
+}  // namespace
+
 IngressBreaker::IngressBreaker(BreakerOptions options)
     : options_(options),
       slot_ms_(std::max<std::int64_t>(1, options.current_window_ms / kBreakerSlots)),
@@ -80,6 +84,15 @@ double IngressBreaker::current_rate() const {
 double IngressBreaker::baseline_weight() const {
   return std::min(1.0,
                   static_cast<double>(slot_ms_) / static_cast<double>(options_.baseline_window_ms));
+}
+
+bool IngressBreaker::confirmed_over_last_second(std::int64_t now_ms) const {
+  if (options_.confirm_multiple == 0) return true;
+  const std::int64_t oldest = now_ms / kSecondSlotMs - (kBreakerSlots - 1);
+  std::uint64_t arrivals = 0;
+  for (const SecondSlot& slot : last_second_) arrivals += slot.number >= oldest ? slot.arrivals : 0;
+  return static_cast<double>(arrivals) >=
+         static_cast<double>(options_.confirm_multiple) * effective_baseline_per_s();
 }
 
 std::uint64_t IngressBreaker::window_arrivals() const {
@@ -180,12 +193,15 @@ bool IngressBreaker::admit(bool is_cancel, std::uint64_t fee, std::int64_t now_m
   }
   if (!tripped() && now_ms < grace_until_ms_) return true;  // backlog: passes, counts nowhere
   slots_[*slot_ % kBreakerSlots] += 1;
+  SecondSlot& second = last_second_[(now_ms / kSecondSlotMs) % kBreakerSlots];
+  if (second.number != now_ms / kSecondSlotMs) second = {now_ms / kSecondSlotMs, 0};
+  second.arrivals += 1;
   if (!is_cancel && fee >= options_.fee_floor_start) {
     const auto fee_class =
         static_cast<std::size_t>(std::bit_width(fee / options_.fee_floor_start)) - 1;
     fee_classes_[*slot_ % kBreakerSlots][fee_class] += 1;
   }
-  if (!tripped() && current_rate() >= threshold_per_s()) {
+  if (!tripped() && current_rate() >= threshold_per_s() && confirmed_over_last_second(now_ms)) {
     tripped_at_slot_ = *slot_;
     fee_floor_ = clearing_floor();
     calm_steps_ = 0;

@@ -101,13 +101,14 @@ struct BreakerOptions {
   std::uint64_t multiple = 10;  // trips at this multiple of the baseline; 0 disables the breaker
   std::uint64_t min_baseline_per_s = 50;     // the baseline is never taken as lower than this
   std::int64_t baseline_window_ms = 20'000;  // time constant of the trailing (baseline) rate
-  std::int64_t current_window_ms = 1'000;    // the window of the current rate
+  std::int64_t current_window_ms = 100;      // the window of the current rate
   std::uint64_t fee_floor_start = 2;         // the least floor: every floor is this x 2^n
   std::int64_t floor_rise_ms = 100;          // while hot, the floor doubles this often
   std::int64_t floor_step_ms = 1'000;        // while calm, the floor halves this often
   std::uint64_t relax_steps = 3;             // calm steps in a row that close the breaker
   std::int64_t quiet_gap_ms = 500;           // a silence this long starts a backlog grace; 0: never
   std::int64_t backlog_grace_ms = 300;       // how long that grace lasts
+  std::uint64_t confirm_multiple = 2;  // the last second's rate must reach this x the baseline
 
   bool operator==(const BreakerOptions&) const = default;
 };
@@ -134,7 +135,13 @@ struct BreakerState {
 //   The baseline is an exponentially weighted rate with time constant `baseline_window_ms`,
 //   fed each slot as it leaves the current window (so it is the rate before the window), and
 //   only while the breaker is closed.
-// - It trips when the current rate reaches `multiple` x max(baseline, min_baseline_per_s).
+// - It trips when the current rate reaches `multiple` x max(baseline, min_baseline_per_s), and
+//   the rate over the last second (counted apart, in ten 100 ms slots) reaches
+//   `confirm_multiple` x the same (0: no such check). A short current window catches a flood
+//   within milliseconds; the second confirms it. Without it a short window also trips on what
+//   only looks like a jump at that scale: a client's burst of a few dozen transactions, or an
+//   overloaded node that reads its arrivals in lumps (its I/O thread waits for a core, then
+//   takes what queued), where the offered rate rose by less than 2x.
 // - Tripped, it admits cancels always and others only with fee >= the floor. The floor is
 //   always `fee_floor_start` x 2^n. At the trip it is the *clearing floor*: the least such fee
 //   at which the non-cancels of the current window that pay it would have fitted in the
@@ -167,6 +174,7 @@ class IngressBreaker {
   void on_slot_while_tripped();
   bool tripped() const { return fee_floor_ > 0; }
   std::uint64_t window_arrivals() const;
+  bool confirmed_over_last_second(std::int64_t now_ms) const;
   double current_rate() const;
   double baseline_weight() const;
   double rate_of(std::uint64_t arrivals, std::int64_t window_ms) const;
@@ -187,6 +195,12 @@ class IngressBreaker {
   std::uint64_t fee_floor_ = 0;  // never below fee_floor_start (> 0) while tripped, 0 while closed
   std::uint64_t calm_steps_ = 0;
   std::uint64_t trips_ = 0;
+  // The last second's counted arrivals, in 100 ms slots; a slot whose number is old is empty.
+  struct SecondSlot {
+    std::int64_t number = -1;
+    std::uint64_t arrivals = 0;
+  };
+  SecondSlot last_second_[kBreakerSlots];
   std::optional<std::int64_t> last_arrival_ms_;
   std::int64_t grace_until_ms_ = 0;  // arrivals before this are backlog (see above)
 };

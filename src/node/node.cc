@@ -119,6 +119,7 @@ IngressOptions ingress_options(const IngressSettings& settings, const exchange::
   breaker.relax_steps = settings.breaker_relax_steps;
   breaker.quiet_gap_ms = settings.breaker_quiet_gap_ms;
   breaker.backlog_grace_ms = settings.breaker_backlog_grace_ms;
+  breaker.confirm_multiple = settings.breaker_confirm_multiple;
   return options;
 }
 

@@ -144,6 +144,42 @@ TEST(IngressBreakerTest, AFloodAfterASilenceTripsOnceTheGraceIsOver) {
   EXPECT_TRUE(breaker.state(15'000).tripped);
 }
 
+// The defaults' short window: 100 ms, confirmed over the last second.
+BreakerOptions short_window_options() {
+  BreakerOptions options = breaker_options();
+  options.current_window_ms = 100;
+  options.confirm_multiple = 2;
+  return options;
+}
+
+TEST(IngressBreakerTest, AShortWindowTripsWithinMillisecondsOfAFlood) {
+  IngressBreaker breaker(short_window_options());
+  steady(breaker, 0, 30);  // 100/s: 10x is 100 arrivals within 100 ms, 2x is 200 within 1 s
+  // 20,000/s: the 100 ms window and the second both see it after about 100 flood arrivals.
+  std::size_t passed = offer(breaker, 2'000, 30'000, 100);
+  EXPECT_TRUE(breaker.state(30'100).tripped);
+  EXPECT_LT(passed, 150u) << "a one-second window would have let about 1,000 in";
+}
+
+// An overloaded node reads what queued for it in lumps: 1.5x its baseline, taken in at once
+// every second, is 15x within 100 ms but not a flood. (No backlog grace here, which would
+// excuse the lumps after a long enough stall for another reason.)
+TEST(IngressBreakerTest, ShortWindowLumpsAreConfirmedOverTheLastSecond) {
+  BreakerOptions options = short_window_options();
+  options.quiet_gap_ms = 0;
+  IngressBreaker breaker(options);
+  steady(breaker, 0, 30);
+  for (std::int64_t s = 1; s <= 10; ++s) {
+    EXPECT_EQ(offer(breaker, 150, 30'000 + s * 1'000, 5), 150u) << "second " << s;
+  }
+  EXPECT_EQ(breaker.state(41'000).trips, 0u);
+
+  options.confirm_multiple = 0;
+  IngressBreaker unconfirmed(options);
+  steady(unconfirmed, 0, 30);
+  EXPECT_LT(offer(unconfirmed, 150, 31'000, 5), 150u) << "an unconfirmed window trips on it";
+}
+
 TEST(IngressBreakerTest, AQuietGapOfZeroTakesNothingAsBacklog) {
   BreakerOptions options = breaker_options();
   options.quiet_gap_ms = 0;
