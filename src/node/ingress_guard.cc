@@ -193,8 +193,9 @@ bool IngressBreaker::admit(bool is_cancel, std::uint64_t fee, std::int64_t now_m
   }
   if (!tripped() && now_ms < grace_until_ms_) return true;  // backlog: passes, counts nowhere
   slots_[*slot_ % kBreakerSlots] += 1;
-  SecondSlot& second = last_second_[(now_ms / kSecondSlotMs) % kBreakerSlots];
-  if (second.number != now_ms / kSecondSlotMs) second = {now_ms / kSecondSlotMs, 0};
+  const std::int64_t second_slot = now_ms / kSecondSlotMs;
+  SecondSlot& second = last_second_[second_slot % kBreakerSlots];
+  if (second.number != second_slot) second = {second_slot, 0};
   second.arrivals += 1;
   if (!is_cancel && fee >= options_.fee_floor_start) {
     const auto fee_class =
