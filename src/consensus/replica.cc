@@ -12,14 +12,37 @@ struct Replica::BlockEntry {
   std::optional<ActivityRecord> activity;  // known once its chain down to the tip is known
 };
 
+// A vote held in a view. One that arrives after its kind's certificate for the view exists is
+// kept with its signature unchecked: it can no longer change a tally, and a check costs as much
+// as a transaction's. It is checked only if it ever matters, as half of a proof of equivocation.
+struct HeldVote {
+  Vote vote;
+  bool checked = true;
+};
+
 struct Replica::ViewState {
-  std::map<ValidatorIndex, Vote> notarize;
-  std::map<ValidatorIndex, Vote> nullify;
-  std::map<ValidatorIndex, Vote> finalize;
+  std::map<ValidatorIndex, HeldVote> notarize;
+  std::map<ValidatorIndex, HeldVote> nullify;
+  std::map<ValidatorIndex, HeldVote> finalize;
   std::map<ValidatorIndex, Proposal> proposals;  // the first proposal seen from each proposer
   std::vector<Hash256> candidates;               // proposed blocks not yet judged, oldest first
 
-  std::map<ValidatorIndex, Vote>& votes(VoteKind kind) {
+  // The votes a vote of `kind` contradicts when they name different blocks (same kind), or at
+  // all (finalize against nullify); none for a notarize vote beyond its own kind.
+  std::map<ValidatorIndex, HeldVote>* opposite(VoteKind kind) {
+    switch (kind) {
+      case VoteKind::kNotarize:
+        return nullptr;
+      case VoteKind::kNullify:
+        return &finalize;
+      case VoteKind::kFinalize:
+        return &nullify;
+    }
+    BALLAST_ASSERT_MSG(false, "unknown vote kind");
+    return nullptr;
+  }
+
+  std::map<ValidatorIndex, HeldVote>& votes(VoteKind kind) {
     switch (kind) {
       case VoteKind::kNotarize:
         return notarize;
@@ -344,9 +367,9 @@ void Replica::help_laggard(ValidatorIndex peer) {
 }
 
 std::string Replica::describe_view() const {
-  auto signers = [](const std::map<ValidatorIndex, Vote>& votes) {
+  auto signers = [](const std::map<ValidatorIndex, HeldVote>& votes) {
     std::string list;
-    for (const auto& [signer, vote] : votes) {
+    for (const auto& [signer, held] : votes) {
       list += (list.empty() ? "" : ",") + std::to_string(signer);
     }
     return "{" + list + "}";
@@ -573,13 +596,13 @@ void Replica::vote(VoteKind kind, View view, const Hash256& block) {
   auto& ours = view_state(view).votes(kind);
   auto existing = ours.find(config_.self);
   if (existing != ours.end()) {
-    BALLAST_ASSERT(existing->second.block == block);
-    send(std::nullopt, existing->second);
+    BALLAST_ASSERT(existing->second.vote.block == block);
+    send(std::nullopt, existing->second.vote);
     return;
   }
   Vote vote{kind, view, block, config_.self,
             signer_.sign(vote_digest(config_.chain_id, kind, view, block))};
-  ours.emplace(config_.self, vote);
+  ours.emplace(config_.self, HeldVote{vote, true});
   send(std::nullopt, vote);
   tally(vote, input_time_);
 }
@@ -600,58 +623,85 @@ void Replica::on_vote(const Vote& vote, TimeMs now) {
   auto& same_kind = state.votes(vote.kind);
   auto previous = same_kind.find(vote.signer);
   // The same vote again (perhaps signed afresh after a restart) is no news and no offence.
-  if (previous != same_kind.end() && previous->second.block == vote.block) return;
-  if (!verifier_.verify(vote.signer,
-                        vote_digest(config_.chain_id, vote.kind, vote.view, vote.block),
-                        vote.signature)) {
+  if (previous != same_kind.end() && previous->second.vote.block == vote.block) return;
+  auto* opposite = state.opposite(vote.kind);
+  auto conflict = opposite ? opposite->find(vote.signer) : same_kind.end();
+  const bool contradicts = previous != same_kind.end() || (opposite && conflict != opposite->end());
+  if (!contradicts && certified(vote.kind, vote.view)) {
+    same_kind.emplace(vote.signer, HeldVote{vote, false});
+    stats_.votes_held_unchecked += 1;
+    return;
+  }
+  if (!verify_vote(vote)) {
     stats_.invalid_messages += 1;
     return;
   }
   if (previous != same_kind.end()) {
-    record_evidence(vote.signer, vote.view, previous->second, vote,
-                    std::string("two ") + std::string(vote_kind_name(vote.kind)) + " votes");
-    return;
+    if (holds_valid(previous->second)) {
+      record_evidence(vote.signer, vote.view, previous->second.vote, vote,
+                      std::string("two ") + std::string(vote_kind_name(vote.kind)) + " votes");
+      return;
+    }
+    same_kind.erase(previous);  // a forgery held unchecked gives way to the signed vote
   }
-  const auto& opposite = vote.kind == VoteKind::kFinalize  ? state.nullify
-                         : vote.kind == VoteKind::kNullify ? state.finalize
-                                                           : same_kind;
-  if (&opposite != &same_kind) {
-    if (auto conflict = opposite.find(vote.signer); conflict != opposite.end()) {
-      record_evidence(vote.signer, vote.view, conflict->second, vote, "finalize and nullify");
+  if (opposite && conflict != opposite->end()) {
+    if (holds_valid(conflict->second)) {
+      record_evidence(vote.signer, vote.view, conflict->second.vote, vote, "finalize and nullify");
+    } else {
+      opposite->erase(conflict);
     }
   }
-  same_kind.emplace(vote.signer, vote);
+  same_kind.emplace(vote.signer, HeldVote{vote, true});
   tally(vote, now);
 }
 
-void Replica::tally(const Vote& vote, TimeMs now) {
-  switch (vote.kind) {
+bool Replica::certified(VoteKind kind, View view) const {
+  switch (kind) {
     case VoteKind::kNotarize:
-      if (notarizations_.contains(vote.view)) return;
-      break;
+      return notarizations_.contains(view);
     case VoteKind::kNullify:
-      if (nullifications_.contains(vote.view)) return;
-      break;
+      return nullifications_.contains(view);
     case VoteKind::kFinalize:
-      if (vote.view <= finalized_view_ ||
-          (best_finalization_ && best_finalization_->view >= vote.view)) {
-        return;
-      }
-      break;
+      return view <= finalized_view_ || (best_finalization_ && best_finalization_->view >= view);
   }
+  BALLAST_ASSERT_MSG(false, "unknown vote kind");
+  return false;
+}
+
+bool Replica::verify_vote(const Vote& vote) {
+  return verifier_.verify(
+      vote.signer, vote_digest(config_.chain_id, vote.kind, vote.view, vote.block), vote.signature);
+}
+
+bool Replica::holds_valid(HeldVote& held) {
+  if (held.checked) return true;
+  held.checked = verify_vote(held.vote);
+  if (!held.checked) stats_.invalid_messages += 1;
+  return held.checked;
+}
+
+void Replica::tally(const Vote& vote, TimeMs now) {
+  if (certified(vote.kind, vote.view)) return;
   ViewState& state = view_state(vote.view);
   Certificate certificate{vote.kind, vote.view, vote.block, {}};
   Stake stake = 0;
-  for (const auto& [signer, cast] : state.votes(vote.kind)) {
-    if (cast.block != vote.block) continue;
+  for (const auto& [signer, held] : state.votes(vote.kind)) {
+    if (!held.checked || held.vote.block != vote.block) continue;
     stake += validators_[signer].stake;
-    certificate.signatures.push_back({signer, cast.signature});
+    certificate.signatures.push_back({signer, held.vote.signature});
   }
   if (validators_.is_quorum(stake)) on_certificate(certificate, now, true);
 }
 
 bool certificate_valid(const Certificate& certificate, const ValidatorSet& validators,
                        Verifier& verifier, std::string_view chain_id) {
+  return certificate_valid(certificate, validators, verifier, chain_id,
+                           [](const SignatureShare&) { return false; });
+}
+
+bool certificate_valid(const Certificate& certificate, const ValidatorSet& validators,
+                       Verifier& verifier, std::string_view chain_id,
+                       const std::function<bool(const SignatureShare&)>& known_valid) {
   if (certificate.kind == VoteKind::kNullify && certificate.block != Hash256{}) return false;
   Hash256 digest = vote_digest(chain_id, certificate.kind, certificate.view, certificate.block);
   Stake stake = 0;
@@ -664,30 +714,30 @@ bool certificate_valid(const Certificate& certificate, const ValidatorSet& valid
   }
   if (!validators.is_quorum(stake)) return false;
   for (const SignatureShare& share : certificate.signatures) {
+    if (known_valid(share)) continue;
     if (!verifier.verify(share.signer, digest, share.signature)) return false;
   }
   return true;
 }
 
 bool Replica::certificate_valid(const Certificate& certificate) {
-  return consensus::certificate_valid(certificate, validators_, verifier_, config_.chain_id);
+  auto state = views_.find(certificate.view);
+  auto* held_votes = state == views_.end() ? nullptr : &state->second->votes(certificate.kind);
+  auto checked_here = [&](const SignatureShare& share) {
+    if (held_votes == nullptr) return false;
+    auto held = held_votes->find(share.signer);
+    return held != held_votes->end() && held->second.checked &&
+           held->second.vote.block == certificate.block &&
+           held->second.vote.signature == share.signature;
+  };
+  return consensus::certificate_valid(certificate, validators_, verifier_, config_.chain_id,
+                                      checked_here);
 }
 
 void Replica::on_certificate(const Certificate& certificate, TimeMs now, bool formed_here) {
-  if (certificate.view == 0) return;
-  switch (certificate.kind) {
-    case VoteKind::kNotarize:
-      if (certificate.view < finalized_view_ || notarizations_.contains(certificate.view)) return;
-      break;
-    case VoteKind::kNullify:
-      if (certificate.view < finalized_view_ || nullifications_.contains(certificate.view)) return;
-      break;
-    case VoteKind::kFinalize:
-      if (certificate.view <= finalized_view_ ||
-          (best_finalization_ && best_finalization_->view >= certificate.view)) {
-        return;
-      }
-      break;
+  if (certificate.view == 0 || certificate.view < finalized_view_ ||
+      certified(certificate.kind, certificate.view)) {
+    return;
   }
   if (!formed_here && !certificate_valid(certificate)) {
     stats_.invalid_messages += 1;
@@ -953,23 +1003,28 @@ void Replica::prune() {
 void Replica::find_evidence_in(const Certificate& certificate) {
   auto state = views_.find(certificate.view);
   if (state == views_.end()) return;
+  auto* opposite = state->second->opposite(certificate.kind);
+  auto& same_kind = state->second->votes(certificate.kind);
   for (const SignatureShare& share : certificate.signatures) {
     Vote signed_vote{certificate.kind, certificate.view, certificate.block, share.signer,
                      share.signature};
-    auto& same_kind = state->second->votes(certificate.kind);
     if (auto held = same_kind.find(share.signer);
-        held != same_kind.end() && held->second.block != certificate.block) {
-      record_evidence(
-          share.signer, certificate.view, held->second, signed_vote,
-          std::string("two ") + std::string(vote_kind_name(certificate.kind)) + " votes");
+        held != same_kind.end() && held->second.vote.block != certificate.block) {
+      if (holds_valid(held->second)) {
+        record_evidence(
+            share.signer, certificate.view, held->second.vote, signed_vote,
+            std::string("two ") + std::string(vote_kind_name(certificate.kind)) + " votes");
+      } else {
+        same_kind.erase(held);
+      }
     }
-    const auto* opposite = certificate.kind == VoteKind::kFinalize  ? &state->second->nullify
-                           : certificate.kind == VoteKind::kNullify ? &state->second->finalize
-                                                                    : nullptr;
-    if (opposite) {
-      if (auto held = opposite->find(share.signer); held != opposite->end()) {
-        record_evidence(share.signer, certificate.view, held->second, signed_vote,
+    if (!opposite) continue;
+    if (auto held = opposite->find(share.signer); held != opposite->end()) {
+      if (holds_valid(held->second)) {
+        record_evidence(share.signer, certificate.view, held->second.vote, signed_vote,
                         "finalize and nullify");
+      } else {
+        opposite->erase(held);
       }
     }
   }

@@ -11,6 +11,7 @@
 // persists its votes before they leave it.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -81,11 +82,20 @@ struct ReplicaStats {
   std::uint64_t invalid_messages = 0;    // bad signatures, malformed certificates
   std::uint64_t block_requests_sent = 0;
   std::uint64_t evidence_dropped = 0;  // proofs beyond max_evidence, counted not kept
+  // Votes that arrived after their certificate and were kept without a signature check.
+  std::uint64_t votes_held_unchecked = 0;
 };
+
+struct HeldVote;
 
 // Whether a certificate holds distinct signers with a quorum of stake, every signature valid.
 bool certificate_valid(const Certificate& certificate, const ValidatorSet& validators,
                        Verifier& verifier, std::string_view chain_id);
+// The same, without checking again the shares `known_valid` vouches for (signatures this
+// replica already checked).
+bool certificate_valid(const Certificate& certificate, const ValidatorSet& validators,
+                       Verifier& verifier, std::string_view chain_id,
+                       const std::function<bool(const SignatureShare&)>& known_valid);
 
 class Replica {
  public:
@@ -187,6 +197,11 @@ class Replica {
                        const Message& second, std::string what);
   void tally(const Vote& vote, TimeMs now);
   void find_evidence_in(const Certificate& certificate);
+  // Whether the view already has a certificate of this kind, so a vote can change nothing.
+  bool certified(VoteKind kind, View view) const;
+  bool verify_vote(const Vote& vote);
+  // Checks a vote held unchecked (once); false if its signature is bad.
+  bool holds_valid(HeldVote& held);
   void send(std::optional<ValidatorIndex> to, Message message);
   void help_laggard(ValidatorIndex peer);
   ViewState& view_state(View view);

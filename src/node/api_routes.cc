@@ -673,6 +673,10 @@ ApiResponse ApiRoutes::metrics() const {
   out.sample("ballast_signature_verifications_total",
              static_cast<double>(metrics_.block_verifications.load()),
              {{"kind", "block_transaction"}});
+  counter("ballast_votes_unchecked_total",
+          "Votes that arrived after their certificate was complete, kept without a signature "
+          "check; one is checked only if it turns out to contradict another vote.",
+          static_cast<double>(status.votes_unchecked));
   counter("ballast_signature_cache_hits_total",
           "Transactions whose signature was already verified on this node.",
           static_cast<double>(verify_pool_.cache_hits()));

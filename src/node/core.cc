@@ -539,6 +539,7 @@ void Core::publish_status() {
   status.divergence = replica_->divergence();
   status.evidence = replica_->evidence().size();
   status.evidence_dropped = replica_->stats().evidence_dropped;
+  status.votes_unchecked = replica_->stats().votes_held_unchecked;
   summarize_evidence();
   status.evidence_against.reserve(evidence_against_.size());
   for (const auto& [validator, against] : evidence_against_) {

@@ -140,6 +140,7 @@ struct CoreStatus {
   std::optional<std::string> divergence;
   std::size_t evidence = 0;
   std::uint64_t evidence_dropped = 0;             // proofs beyond the replica's bound
+  std::uint64_t votes_unchecked = 0;              // votes after their certificate, not checked
   std::vector<EvidenceAgainst> evidence_against;  // one per accused validator, by index
   bool byzantine = false;                         // TEST ONLY: this validator equivocates
   std::size_t finality_waiters = 0;

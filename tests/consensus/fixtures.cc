@@ -56,6 +56,7 @@ int TestSigner::max_signatures_per_digest() const {
 
 bool TestVerifier::verify(ValidatorIndex signer, const Hash256& digest,
                           const Signature& signature) {
+  checks_ += 1;
   if (signer >= validators_) return false;
   Signature expected = test_signature(signer, digest, 0);
   return std::equal(expected.bytes.begin(), expected.bytes.begin() + 32, signature.bytes.begin());

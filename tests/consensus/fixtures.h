@@ -58,9 +58,11 @@ class TestVerifier : public Verifier {
  public:
   explicit TestVerifier(std::size_t validators) : validators_(validators) {}
   bool verify(ValidatorIndex signer, const Hash256& digest, const Signature& signature) override;
+  std::size_t checks() const { return checks_; }  // signatures checked so far
 
  private:
   std::size_t validators_;
+  std::size_t checks_ = 0;
 };
 
 // A sequence number shared by a storage and the test harness, to order persists against the

@@ -53,6 +53,13 @@ class ReplicaTest : public ::testing::Test {
   Certificate certificate(VoteKind kind, View view, const Hash256& block, ValidatorIndex self) {
     return chain_.certificate(kind, view, block, others(self, 3));
   }
+  // Nullify votes for view 1 from the first `count` of `signers`.
+  void deliver_nullify_votes(Solo& solo, const std::vector<ValidatorIndex>& signers,
+                             std::size_t count, TimeMs now) {
+    for (std::size_t i = 0; i < count; ++i) {
+      solo.deliver(signers[i], chain_.vote(VoteKind::kNullify, 1, Hash256{}, signers[i]), now);
+    }
+  }
 };
 
 // --- starting, proposing, voting --------------------------------------------------------------
@@ -473,9 +480,7 @@ TEST_F(ReplicaTest, QuorumOfVotesFormsACertificate) {
   Solo solo(chain_, self);
   solo.start(0);
   std::vector<ValidatorIndex> signers = others(self, 3);
-  for (std::size_t i = 0; i < 2; ++i) {
-    solo.deliver(signers[i], chain_.vote(VoteKind::kNullify, 1, Hash256{}, signers[i]), 5);
-  }
+  deliver_nullify_votes(solo, signers, 2, 5);
   EXPECT_EQ(solo.replica().view(), 1u);
   // A repeated vote is not counted twice.
   solo.deliver(signers[1], chain_.vote(VoteKind::kNullify, 1, Hash256{}, signers[1]), 5);
@@ -571,6 +576,66 @@ TEST_F(ReplicaTest, EquivocationInsideACertificateIsEvidence) {
   ASSERT_EQ(solo.replica().evidence().size(), 2u);
   EXPECT_EQ(solo.replica().evidence()[1].validator, other);
   EXPECT_EQ(solo.replica().evidence()[1].what, "finalize and nullify");
+}
+
+// A vote that arrives once its certificate exists can change no tally; its signature costs as
+// much as a transaction's, so it is held unchecked, and checked only if it contradicts another.
+TEST_F(ReplicaTest, AVoteAfterItsCertificateIsHeldWithoutASignatureCheck) {
+  ValidatorIndex self = first_other_than({leader(1, genesis())});
+  Solo solo(chain_, self);
+  solo.start(0);
+  solo.tick(1'000);  // nullify(1)
+  ASSERT_EQ(solo.votes(VoteKind::kNullify, 1).size(), 1u);
+  std::vector<ValidatorIndex> signers = others(self, 3);
+  deliver_nullify_votes(solo, signers, 2, 1'001);
+  ASSERT_EQ(solo.replica().view(), 2u);
+  const std::size_t checks = solo.verifier().checks();
+  solo.deliver(signers[2], chain_.vote(VoteKind::kNullify, 1, Hash256{}, signers[2]), 1'002);
+  EXPECT_EQ(solo.verifier().checks(), checks);
+  EXPECT_EQ(solo.replica().stats().votes_held_unchecked, 1u);
+  // Contradicted later, the held vote is checked and convicts its signer.
+  Vote finalize = chain_.vote(VoteKind::kFinalize, 1, hash_of("block a"), signers[2]);
+  solo.deliver(signers[2], finalize, 1'003);
+  EXPECT_EQ(solo.verifier().checks(), checks + 2);
+  ASSERT_EQ(solo.replica().evidence().size(), 1u);
+  EXPECT_EQ(solo.replica().evidence()[0].validator, signers[2]);
+  EXPECT_EQ(solo.replica().evidence()[0].what, "finalize and nullify");
+  EXPECT_EQ(std::get<Vote>(solo.replica().evidence()[0].second), finalize);
+}
+
+TEST_F(ReplicaTest, AForgedVoteHeldUncheckedConvictsNoOne) {
+  ValidatorIndex self = first_other_than({leader(1, genesis())});
+  Solo solo(chain_, self);
+  solo.start(0);
+  solo.tick(1'000);  // nullify(1)
+  std::vector<ValidatorIndex> signers = others(self, 3);
+  deliver_nullify_votes(solo, signers, 2, 1'001);
+  ASSERT_EQ(solo.replica().view(), 2u);
+  Vote forged = chain_.vote(VoteKind::kNullify, 1, Hash256{}, signers[2]);
+  forged.signature.bytes[0] ^= 1;
+  solo.deliver(signers[0], forged, 1'002);  // relayed by someone else: held, unchecked
+  EXPECT_EQ(solo.replica().stats().votes_held_unchecked, 1u);
+  solo.deliver(signers[2], chain_.vote(VoteKind::kFinalize, 1, hash_of("block a"), signers[2]),
+               1'003);
+  EXPECT_TRUE(solo.replica().evidence().empty());
+  EXPECT_EQ(solo.replica().stats().invalid_messages, 1u);
+  // The signed finalize vote took the forgery's place: a nullify vote really signed now is
+  // the contradiction.
+  solo.deliver(signers[2], chain_.vote(VoteKind::kNullify, 1, Hash256{}, signers[2]), 1'004);
+  ASSERT_EQ(solo.replica().evidence().size(), 1u);
+  EXPECT_EQ(solo.replica().evidence()[0].what, "finalize and nullify");
+}
+
+TEST_F(ReplicaTest, ACertificateIsNotCheckedAgainForVotesAlreadyChecked) {
+  ValidatorIndex self = first_other_than({leader(1, genesis())});
+  Solo solo(chain_, self);
+  solo.start(0);
+  std::vector<ValidatorIndex> signers = others(self, 3);
+  deliver_nullify_votes(solo, signers, 2, 5);
+  const std::size_t checks = solo.verifier().checks();
+  solo.deliver(signers[2], chain_.certificate(VoteKind::kNullify, 1, Hash256{}, signers), 6);
+  EXPECT_EQ(solo.replica().view(), 2u);
+  EXPECT_EQ(solo.verifier().checks(), checks + 1) << "only the share not seen as a vote";
 }
 
 // A validator may sign the same vote twice: a restarted replica signs its persisted votes again

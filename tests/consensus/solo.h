@@ -24,6 +24,7 @@ class Solo {
   TestApplication& application() { return *application_; }
   MemoryStorage& storage() { return storage_; }
   TestSigner& signer() { return signer_; }
+  const TestVerifier& verifier() const { return verifier_; }
   ValidatorIndex self() const { return config_.self; }
 
   void start(TimeMs now) {
