@@ -286,7 +286,7 @@ void ApiRoutes::submit(const ApiRequest& request, ApiHandlers::Reply reply) {
     hand_on(std::move(verdicts));
     lanes_.release(in_lane);
   };
-  if (!verify_pool_.submit(std::move(job), std::move(on_verified), urgent)) {
+  if (!verify_pool_.submit(request.connection_id, std::move(job), std::move(on_verified), urgent)) {
     lanes_.release(in_lane);
     metrics_.transactions_rejected.add("overloaded");
     reply_error(reply, overloaded());
@@ -355,14 +355,18 @@ void ApiRoutes::submit_batch(const ApiRequest& request, ApiHandlers::Reply reply
   for (BatchPart* part : {&cancels, &others}) {
     if (!part->entries.empty()) answers->parts_left.fetch_add(1);
   }
-  if (!cancels.entries.empty()) verify_part(answers, std::move(cancels), /*urgent=*/true);
-  if (!others.entries.empty()) verify_part(answers, std::move(others), /*urgent=*/false);
+  const VerifyPool::Source source = request.connection_id;
+  if (!cancels.entries.empty()) {
+    verify_part(source, answers, std::move(cancels), /*urgent=*/true);
+  }
+  if (!others.entries.empty()) verify_part(source, answers, std::move(others), /*urgent=*/false);
   answers->part_done();
 }
 
 // Verifies a part of a batch, then admits what passed; a full queue on the way refuses the
 // part's transactions as `overloaded`.
-void ApiRoutes::verify_part(std::shared_ptr<BatchAnswers> answers, BatchPart part, bool urgent) {
+void ApiRoutes::verify_part(VerifyPool::Source source, std::shared_ptr<BatchAnswers> answers,
+                            BatchPart part, bool urgent) {
   std::vector<PublicKey> waiting;  // an ordinary part's senders, waiting in the lanes
   for (const CheckedEntry& entry : part.entries) {
     if (!urgent && entry.claimed.sender) waiting.push_back(*entry.claimed.sender);
@@ -404,7 +408,7 @@ void ApiRoutes::verify_part(std::shared_ptr<BatchAnswers> answers, BatchPart par
     hand_on(std::move(verdicts));
     lanes_.release(waiting);
   };
-  if (!verify_pool_.submit(std::move(part.transactions), std::move(on_verified), urgent)) {
+  if (!verify_pool_.submit(source, std::move(part.transactions), std::move(on_verified), urgent)) {
     lanes_.release(waiting);
     refuse_overloaded(*entries);
   }

@@ -40,7 +40,8 @@ class ApiRoutes {
   void submit_batch(const ApiRequest& request, ApiHandlers::Reply reply);
   struct BatchAnswers;
   struct BatchPart;
-  void verify_part(std::shared_ptr<BatchAnswers> answers, BatchPart part, bool urgent);
+  void verify_part(VerifyPool::Source source, std::shared_ptr<BatchAnswers> answers, BatchPart part,
+                   bool urgent);
   void get_transaction(std::string_view hash, ApiHandlers::Reply reply);
   void get_status(const ApiRequest& request, ApiHandlers::Reply reply);
   void get_markets(ApiHandlers::Reply reply);

@@ -142,7 +142,7 @@ class Validator {
 
  private:
   void on_frame(std::uint32_t peer, Bytes frame);
-  void verify_gossip(std::vector<Bytes> transactions);
+  void verify_gossip(std::uint32_t peer, std::vector<Bytes> transactions);
   ApiHandlers api_handlers();
 
   const NodeConfig& config_;
@@ -220,7 +220,8 @@ ApiHandlers Validator::api_handlers() {
 // A peer's transactions: its cancels in the urgent lane where that keeps each sender's order
 // (node/verify_lanes.h), the rest in arrival order. A full pool drops gossip: the origin still
 // holds the transactions.
-void Validator::verify_gossip(std::vector<Bytes> transactions) {
+void Validator::verify_gossip(std::uint32_t peer, std::vector<Bytes> transactions) {
+  const VerifyPool::Source source = VerifyPool::peer_source(peer);
   auto post_verified = [this](std::vector<Result<VerifiedTransaction>> verdicts) {
     GossipedTransactions verified;
     for (auto& verdict : verdicts) {
@@ -230,12 +231,12 @@ void Validator::verify_gossip(std::vector<Bytes> transactions) {
   };
   VerifyLanes::Split split = verify_lanes_.split(std::move(transactions));
   if (!split.urgent.empty()) {
-    (void)verify_pool_.submit(std::move(split.urgent), post_verified, /*urgent=*/true);
+    (void)verify_pool_.submit(source, std::move(split.urgent), post_verified, /*urgent=*/true);
   }
   if (split.ordinary.empty()) return;
   auto waiting = std::make_shared<std::vector<PublicKey>>(std::move(split.waiting));
   bool queued = verify_pool_.submit(
-      std::move(split.ordinary),
+      source, std::move(split.ordinary),
       [this, post_verified, waiting](std::vector<Result<VerifiedTransaction>> verdicts) {
         post_verified(std::move(verdicts));
         verify_lanes_.release(*waiting);  // after the post: the core admits them first
@@ -253,7 +254,7 @@ void Validator::on_frame(std::uint32_t peer, Bytes frame) {
     return;
   }
   if (auto* batch = std::get_if<TransactionBatch>(&*message)) {
-    verify_gossip(std::move(batch->transactions));
+    verify_gossip(peer, std::move(batch->transactions));
     return;
   }
   (void)core_->post(PeerMessage{peer, std::move(message).value()});  // full: consensus resends

@@ -5,9 +5,10 @@
 // A cancel is verified in the urgent lane (ahead of the ordinary work queued before it) unless
 // its sender has transactions still waiting in the ordinary lane: a cancel admitted ahead of the
 // order before it could be included first and leave that order's nonce stale (an acknowledged
-// order dropped). Everything else keeps arrival order in the ordinary lane, and its sender
-// counts as waiting until that transaction has been verified and handed to the core (whose
-// queue is FIFO, so the earlier transactions are admitted first), or refused.
+// order dropped). Everything else keeps its source's arrival order in the ordinary lane (the
+// pool serves a client connection's or a peer's jobs in order), and its sender counts as waiting
+// until that transaction has been verified and handed to the core (whose queue is FIFO, so the
+// earlier transactions are admitted first), or refused.
 //
 // Thread-safe: choose() and split() run on I/O threads, release() on verification workers. The
 // table of waiting senders holds only senders of ordinary work not yet released, so it is

@@ -7,8 +7,8 @@ namespace ballast::node {
 
 VerifyPool::VerifyPool(std::string chain_id, std::size_t threads, std::size_t queue_capacity,
                        std::size_t cache_entries)
-    : chain_id_(std::move(chain_id)), cache_entries_(cache_entries), jobs_(queue_capacity) {
-  BALLAST_ASSERT(threads > 0);
+    : chain_id_(std::move(chain_id)), capacity_(queue_capacity), cache_entries_(cache_entries) {
+  BALLAST_ASSERT(threads > 0 && queue_capacity > 0);
   for (std::size_t i = 0; i < threads; ++i) {
     workers_.emplace_back([this, i] {
       name_this_thread("verify-" + std::to_string(i));
@@ -18,24 +18,75 @@ VerifyPool::VerifyPool(std::string chain_id, std::size_t threads, std::size_t qu
 }
 
 VerifyPool::~VerifyPool() {
-  jobs_.close();
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+  }
+  ready_.notify_all();
   for (std::thread& worker : workers_) worker.join();
 }
 
-bool VerifyPool::submit(std::vector<Bytes> transactions, Done done, bool urgent) {
-  Job job{std::move(transactions), std::move(done)};
-  return urgent ? jobs_.try_push_urgent(job) : jobs_.try_push(job);
+bool VerifyPool::submit(Source source, std::vector<Bytes> transactions, Done done, bool urgent) {
+  {
+    std::lock_guard lock(mutex_);
+    Lane& lane = urgent ? urgent_ : ordinary_;
+    if (closed_ || lane.count >= capacity_) return false;
+    auto [waiting, first] = lane.jobs.try_emplace(source);
+    // A source with jobs already waiting has its turn coming, or a worker serving it.
+    if (first) lane.turns.push_back(source);
+    waiting->second.push_back(Job{std::move(transactions), std::move(done), {}});
+    lane.count += 1;
+  }
+  ready_.notify_one();
+  return true;
+}
+
+std::size_t VerifyPool::queued() const {
+  std::lock_guard lock(mutex_);
+  return urgent_.count + ordinary_.count;
 }
 
 void VerifyPool::work() {
+  std::unique_lock lock(mutex_);
   for (;;) {
-    auto job = jobs_.pop_until(std::chrono::steady_clock::time_point::max());
-    if (!job) return;  // closed and drained
-    std::vector<Result<VerifiedTransaction>> verdicts;
-    verdicts.reserve(job->transactions.size());
-    for (Bytes& bytes : job->transactions) verdicts.push_back(verify(std::move(bytes)));
-    job->done(std::move(verdicts));
+    ready_.wait(lock,
+                [&] { return closed_ || !urgent_.turns.empty() || !ordinary_.turns.empty(); });
+    Lane& lane = !urgent_.turns.empty() ? urgent_ : ordinary_;
+    if (lane.turns.empty()) return;  // closed, and no job waits for a worker
+    const Source source = lane.turns.front();
+    lane.turns.pop_front();
+    std::deque<Job>& jobs = lane.jobs.at(source);
+    Job& job = jobs.front();  // stays put: only this worker takes from `jobs` until it is back
+    lock.unlock();
+    const bool complete = verify_chunk(job);
+    std::optional<Job> finished;
+    lock.lock();
+    if (complete) {
+      finished.emplace(std::move(job));
+      jobs.pop_front();
+      lane.count -= 1;
+      // Its next job waits until this one's verdicts are out, so a source's jobs finish in order.
+      lock.unlock();
+      finished->done(std::move(finished->verdicts));
+      lock.lock();
+    }
+    if (jobs.empty()) {
+      lane.jobs.erase(source);
+    } else {
+      lane.turns.push_back(source);
+      ready_.notify_one();
+    }
   }
+}
+
+bool VerifyPool::verify_chunk(Job& job) {
+  const std::size_t from = job.verdicts.size();
+  const std::size_t to = std::min(job.transactions.size(), from + kChunk);
+  job.verdicts.reserve(job.transactions.size());
+  for (std::size_t i = from; i < to; ++i) {
+    job.verdicts.push_back(verify(std::move(job.transactions[i])));
+  }
+  return to == job.transactions.size();
 }
 
 Result<VerifiedTransaction> VerifyPool::verify(Bytes bytes) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <mutex>
+#include <tuple>
 
 #include "exchange/transaction.h"
 
@@ -14,6 +16,7 @@ using Verdicts = std::vector<Result<VerifiedTransaction>>;
 
 const std::string kChain = "ballast-node-test";
 constexpr auto kPatience = 20s;
+constexpr VerifyPool::Source kSource = 1;
 
 exchange::Transaction signed_order(std::uint64_t nonce, const std::string& chain = kChain) {
   SecretKey key = SecretKey::insecure_from_seed("verify-pool-trader");
@@ -39,7 +42,7 @@ Bytes with_bad_signature(exchange::Transaction tx) {
 Verdicts verify(VerifyPool& pool, std::vector<Bytes> transactions) {
   auto promise = std::make_shared<std::promise<Verdicts>>();
   auto verdicts = promise->get_future();
-  EXPECT_TRUE(pool.submit(std::move(transactions),
+  EXPECT_TRUE(pool.submit(kSource, std::move(transactions),
                           [promise](Verdicts result) { promise->set_value(std::move(result)); }));
   if (verdicts.wait_for(kPatience) != std::future_status::ready) {
     ADD_FAILURE() << "no verdict";
@@ -146,7 +149,7 @@ TEST(NodeVerifyPoolTest, SubmitRefusesWhenTheQueueIsFull) {
   VerifyPool pool(kChain, 1, 1, 64);
   Gate gate;  // destroyed (opened) before the pool
 
-  ASSERT_TRUE(pool.submit({signed_order(1).encode()}, [&](Verdicts) {
+  ASSERT_TRUE(pool.submit(kSource, {signed_order(1).encode()}, [&](Verdicts) {
     started.set_value();
     gate.wait();
   }));
@@ -154,10 +157,11 @@ TEST(NodeVerifyPoolTest, SubmitRefusesWhenTheQueueIsFull) {
   ASSERT_EQ(started.get_future().wait_for(kPatience), std::future_status::ready);
 
   exchange::Transaction second_tx = signed_order(2);
-  ASSERT_TRUE(pool.submit({second_tx.encode()},
+  ASSERT_TRUE(pool.submit(kSource, {second_tx.encode()},
                           [&](Verdicts verdicts) { second_done.set_value(std::move(verdicts)); }));
   EXPECT_EQ(pool.queued(), 1u);
-  EXPECT_FALSE(pool.submit({signed_order(3).encode()}, [&](Verdicts) { third_ran = true; }));
+  EXPECT_FALSE(
+      pool.submit(kSource, {signed_order(3).encode()}, [&](Verdicts) { third_ran = true; }));
   EXPECT_EQ(pool.queued(), 1u);
 
   gate.open();
@@ -168,6 +172,79 @@ TEST(NodeVerifyPoolTest, SubmitRefusesWhenTheQueueIsFull) {
   ASSERT_TRUE(verdicts[0].is_ok());
   EXPECT_EQ(verdicts[0]->id, second_tx.id());
   EXPECT_FALSE(third_ran) << "a refused job must never run";
+}
+
+// Records which jobs finished, in order.
+class Finishes {
+ public:
+  VerifyPool::Done record(std::string name) {
+    return [this, name](Verdicts) {
+      std::lock_guard lock(mutex_);
+      order_.push_back(name);
+      if (order_.size() == expected_) all_.set_value();
+    };
+  }
+  std::vector<std::string> wait_for(std::size_t count) {
+    {
+      std::lock_guard lock(mutex_);
+      expected_ = count;
+      if (order_.size() >= count) return order_;
+    }
+    EXPECT_EQ(all_.get_future().wait_for(kPatience), std::future_status::ready);
+    std::lock_guard lock(mutex_);
+    return order_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> order_;
+  std::size_t expected_ = 0;
+  std::promise<void> all_;
+};
+
+std::vector<Bytes> transactions(std::size_t count) {
+  return std::vector<Bytes>(count, signed_order(1).encode());
+}
+
+// While the only worker is held, queues `jobs` (source, size, urgent) in order, then lets the
+// pool work and returns the order in which they finished.
+std::vector<std::string> finish_order(
+    const std::vector<std::tuple<std::string, VerifyPool::Source, std::size_t, bool>>& jobs) {
+  Finishes finishes;
+  std::promise<void> started;
+  VerifyPool pool(kChain, 1, 16, 64);
+  Gate gate;  // destroyed (opened) before the pool
+  EXPECT_TRUE(pool.submit(kSource, transactions(1), [&](Verdicts) {
+    started.set_value();
+    gate.wait();
+  }));
+  EXPECT_EQ(started.get_future().wait_for(kPatience), std::future_status::ready);
+  for (const auto& [name, source, size, urgent] : jobs) {
+    EXPECT_TRUE(pool.submit(source, transactions(size), finishes.record(name), urgent));
+  }
+  gate.open();
+  return finishes.wait_for(jobs.size());
+}
+
+// A client flooding cancels delays another client's cancel by about a chunk, not its backlog.
+TEST(NodeVerifyPoolTest, SourcesTakeTurnsAChunkAtATime) {
+  const std::size_t big = 10 * VerifyPool::kChunk;
+  EXPECT_EQ(finish_order(
+                {{"flood", 2, big, true}, {"flood again", 2, big, true}, {"cancel", 3, 1, true}}),
+            (std::vector<std::string>{"cancel", "flood", "flood again"}));
+  // Gossip from a peer is a source like any other.
+  EXPECT_EQ(
+      finish_order({{"peer", VerifyPool::peer_source(0), big, false}, {"client", 3, 1, false}}),
+      (std::vector<std::string>{"client", "peer"}));
+}
+
+TEST(NodeVerifyPoolTest, OneSourcesJobsFinishInOrderUrgentOnesFirst) {
+  const std::size_t big = 10 * VerifyPool::kChunk;
+  EXPECT_EQ(finish_order({{"first", 2, big, false},
+                          {"second", 2, 1, false},
+                          {"cancel", 2, 1, true},
+                          {"other", 3, 1, false}}),
+            (std::vector<std::string>{"cancel", "other", "first", "second"}));
 }
 
 }  // namespace
