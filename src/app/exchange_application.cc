@@ -72,12 +72,7 @@ Status ExchangeApplication::submit(ByteView transaction, Origin origin, CancelCh
                                std::to_string(genesis_.min_tx_fee))
         .with_reason("fee_too_low");
   }
-  if (cancel_check == CancelCheck::kRefuseFutile && cancel_is_futile(tx)) {
-    return failed_precondition(
-               "this validator is shedding load (ingress breaker tripped) and refuses cancels "
-               "that can only fail: the order it names is neither open nor pending here")
-        .with_reason("order_not_found");
-  }
+  BALLAST_RETURN_IF_ERROR(check_cancel(tx, cancel_check));
   auto account = exchange_->account(tx.sender);
   BALLAST_ASSERT(account.has_value());  // decode_checked refuses unknown senders
   mempool::Entry entry{.id = id,
@@ -97,6 +92,17 @@ Status ExchangeApplication::submit(ByteView transaction, Origin origin, CancelCh
 // placed again); a cancel-all, when its sender has no open order in its scope and none pooled.
 // Judged by what this node knows: an order still on its way here from another validator is
 // not seen, which is why only a node shedding load applies it.
+Status ExchangeApplication::check_cancel(const exchange::Transaction& tx,
+                                         CancelCheck cancel_check) const {
+  if (cancel_check == CancelCheck::kRefuseFutile && cancel_is_futile(tx)) {
+    return failed_precondition(
+               "this validator is shedding load (ingress breaker tripped) and refuses cancels "
+               "that can only fail: the order it names is neither open nor pending here")
+        .with_reason("order_not_found");
+  }
+  return Status::ok();
+}
+
 bool ExchangeApplication::cancel_is_futile(const exchange::Transaction& tx) const {
   using exchange::PlaceOrder;
   if (const auto* cancel = std::get_if<exchange::CancelOrder>(&tx.body)) {

@@ -49,6 +49,10 @@ class ExchangeApplication final : public consensus::Application {
   // (docs/MEMPOOL.md). The status says why not.
   Status submit(ByteView transaction, Origin origin = Origin::kClient,
                 CancelCheck cancel_check = CancelCheck::kNone);
+  // With kRefuseFutile, the refusal of a cancel that can only fail (the order it names is
+  // neither open nor pending here); OK otherwise. Reads only what the transaction claims, so a
+  // node may ask before checking its signature, to spare the check.
+  Status check_cancel(const exchange::Transaction& tx, CancelCheck cancel_check) const;
   // The signature of transaction `id` was checked elsewhere (the node's verification workers).
   void note_signature_verified(const Hash256& id);
   // Signatures this application checked itself because nobody had before. In a node that is a

@@ -1,5 +1,6 @@
 #include "node/api_routes.h"
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <chrono>
@@ -352,15 +353,55 @@ void ApiRoutes::submit_batch(const ApiRequest& request, ApiHandlers::Reply reply
     part.entries.push_back(entry);
     part.transactions.push_back(std::move(bytes));
   }
+  const VerifyPool::Source source = request.connection_id;
+  const bool judge_cancels_first =
+      std::any_of(cancels.entries.begin(), cancels.entries.end(), [](const CheckedEntry& entry) {
+        return entry.cancel_check == app::CancelCheck::kRefuseFutile;
+      });
+  if (!judge_cancels_first) {
+    return verify_parts(source, answers, std::move(cancels), std::move(others));
+  }
+  // The breaker is tripped. Under a flood most cancels name orders the breaker refused: the core
+  // refuses those first, from what they claim, and spares their signature checks the cores the
+  // steady flow needs. The rest waits for that, so no part overtakes the cancels.
+  auto parts =
+      std::make_shared<std::pair<BatchPart, BatchPart>>(std::move(cancels), std::move(others));
+  const bool asked = core_.query([this, source, answers, parts](CoreView& view) {
+    refuse_futile_cancels(view.application, parts->first, *answers);
+    verify_parts(source, answers, std::move(parts->first), std::move(parts->second));
+  });
+  if (!asked) verify_parts(source, answers, std::move(parts->first), std::move(parts->second));
+}
+
+void ApiRoutes::verify_parts(VerifyPool::Source source, std::shared_ptr<BatchAnswers> answers,
+                             BatchPart cancels, BatchPart others) {
   for (BatchPart* part : {&cancels, &others}) {
     if (!part->entries.empty()) answers->parts_left.fetch_add(1);
   }
-  const VerifyPool::Source source = request.connection_id;
   if (!cancels.entries.empty()) {
     verify_part(source, answers, std::move(cancels), /*urgent=*/true);
   }
   if (!others.entries.empty()) verify_part(source, answers, std::move(others), /*urgent=*/false);
   answers->part_done();
+}
+
+// On the core thread: answers the cancels that can only fail, and keeps the rest.
+void ApiRoutes::refuse_futile_cancels(const app::ExchangeApplication& application,
+                                      BatchPart& cancels, BatchAnswers& answers) {
+  BatchPart kept;
+  for (std::size_t k = 0; k < cancels.entries.size(); ++k) {
+    CheckedEntry& entry = cancels.entries[k];
+    auto tx = exchange::Transaction::decode(cancels.transactions[k]);
+    Status status = tx.is_ok() ? application.check_cancel(*tx, entry.cancel_check) : Status::ok();
+    if (!status.is_ok()) {
+      metrics_.transactions_rejected.add(status.reason());
+      answers.results[entry.position] = rejected_response(status, entry.id).body;
+      continue;
+    }
+    kept.entries.push_back(std::move(entry));
+    kept.transactions.push_back(std::move(cancels.transactions[k]));
+  }
+  cancels = std::move(kept);
 }
 
 // Verifies a part of a batch, then admits what passed; a full queue on the way refuses the

@@ -40,8 +40,12 @@ class ApiRoutes {
   void submit_batch(const ApiRequest& request, ApiHandlers::Reply reply);
   struct BatchAnswers;
   struct BatchPart;
+  void verify_parts(VerifyPool::Source source, std::shared_ptr<BatchAnswers> answers,
+                    BatchPart cancels, BatchPart others);
   void verify_part(VerifyPool::Source source, std::shared_ptr<BatchAnswers> answers, BatchPart part,
                    bool urgent);
+  void refuse_futile_cancels(const app::ExchangeApplication& application, BatchPart& cancels,
+                             BatchAnswers& answers);
   void get_transaction(std::string_view hash, ApiHandlers::Reply reply);
   void get_status(const ApiRequest& request, ApiHandlers::Reply reply);
   void get_markets(ApiHandlers::Reply reply);

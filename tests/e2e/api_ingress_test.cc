@@ -1,8 +1,8 @@
 // The ingress defenses of a real validator (docs/API.md "Ingress defenses"): an account over its
 // budget is refused with 429 `rate_limited`, a flood trips the breaker so that the rest is
 // refused with 429 `ingress_breaker` and the current fee floor, while cancels and transactions
-// paying the floor are still admitted (but not a cancel that can only fail); status and
-// metrics show it, and it relaxes by itself.
+// paying the floor are still admitted (but not a cancel that can only fail, which in a batch is
+// refused before its signature check); status and metrics show it, and it relaxes by itself.
 //
 // Only validator 0 runs: admission is what is tested, and nothing needs to be finalized.
 #include <gtest/gtest.h>
@@ -101,6 +101,26 @@ void expect_cancels_and_payers_admitted(const Localnet& net, OrderSigner& signer
   EXPECT_EQ(paid.status, 202u) << "a fee above the floor passes: " << paid.text;
 }
 
+// In a batch, a cancel that can only fail is refused before its signature is checked: under a
+// flood those checks would take the cores the steady flow needs.
+void expect_futile_cancels_spared_the_check(const Localnet& net, OrderSigner& signer) {
+  auto signature_checks = [&] {
+    auto metrics = parse_prometheus(get(net.api_port(0), "/metrics").text);
+    EXPECT_TRUE(metrics.is_ok());
+    return metrics.is_ok()
+               ? metrics->value("ballast_signature_verifications_total{kind=\"transaction\"}")
+                     .value_or(-1)
+               : -1.0;
+  };
+  const double before = signature_checks();
+  json results = submit_batch(net.api_port(0), {signer.cancel(0, by_client_id(100 + kAccountBurst)),
+                                                signer.cancel(0, by_client_id(102))});
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(string_field(results[0], "reason"), "order_not_found") << results[0];
+  EXPECT_EQ(string_field(results[1], "status"), "accepted") << results[1];
+  EXPECT_EQ(signature_checks(), before + 1) << "only the cancel that can succeed was checked";
+}
+
 void expect_tripped_in_status_and_metrics(const Localnet& net) {
   json ingress = ingress_status(net);
   EXPECT_EQ(string_field(ingress, "state"), "tripped") << ingress;
@@ -138,6 +158,7 @@ TEST(ApiIngressTest, AFloodIsRefusedWithTheFeeFloorWhileCancelsAndPayersPass) {
   std::this_thread::sleep_for(500ms);
   expect_flood_refused(net, signer);
   expect_cancels_and_payers_admitted(net, signer);
+  expect_futile_cancels_spared_the_check(net, signer);
   expect_tripped_in_status_and_metrics(net);
   // The flood is over: it relaxes by itself, and the minimum fee is admitted again.
   EXPECT_TRUE(wait_until([&] { return string_field(ingress_status(net), "state") == "open"; }, 60s))
