@@ -1,8 +1,6 @@
 // A bounded multi-producer queue between threads. Full means full: try_push refuses and the
 // producer decides what that means (a client hears "overloaded", a peer's frame is dropped and
-// counted); nothing blocks a producer and nothing grows without limit. Urgent items (cancels)
-// go ahead of the others, in their own order, and have a bound of their own, so a queue full of
-// ordinary work still takes them.
+// counted); nothing blocks a producer and nothing grows without limit.
 #pragma once
 
 #include <chrono>
@@ -26,35 +24,20 @@ class BoundedQueue {
   bool try_push(T& item) {
     {
       std::lock_guard lock(mutex_);
-      if (closed_ || items_.size() - urgent_ >= capacity_) return false;
+      if (closed_ || items_.size() >= capacity_) return false;
       items_.push_back(std::move(item));
     }
     ready_.notify_one();
     return true;
   }
 
-  // Ahead of every item pushed with try_push, behind earlier urgent ones. False when `capacity`
-  // urgent items are already waiting, or closed; the item is then not taken.
-  bool try_push_urgent(T& item) {
-    {
-      std::lock_guard lock(mutex_);
-      if (closed_ || urgent_ >= capacity_) return false;
-      items_.insert(items_.begin() + static_cast<std::ptrdiff_t>(urgent_), std::move(item));
-      urgent_ += 1;
-    }
-    ready_.notify_one();
-    return true;
-  }
-
-  // The first item (urgent ones first, then the oldest), waiting until `deadline` at most;
-  // nothing on timeout or once closed.
+  // The oldest item, waiting until `deadline` at most; nothing on timeout or once closed.
   std::optional<T> pop_until(std::chrono::steady_clock::time_point deadline) {
     std::unique_lock lock(mutex_);
     ready_.wait_until(lock, deadline, [&] { return closed_ || !items_.empty(); });
     if (items_.empty()) return std::nullopt;
     T item = std::move(items_.front());
     items_.pop_front();
-    if (urgent_ > 0) urgent_ -= 1;
     return item;
   }
 
@@ -77,8 +60,7 @@ class BoundedQueue {
   const std::size_t capacity_;
   mutable std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<T> items_;  // the urgent ones first
-  std::size_t urgent_ = 0;
+  std::deque<T> items_;
   bool closed_ = false;
 };
 

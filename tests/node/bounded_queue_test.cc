@@ -51,29 +51,6 @@ TEST(NodeBoundedQueueTest, PopsInArrivalOrder) {
   EXPECT_EQ(queue.size(), 0u);
 }
 
-TEST(NodeBoundedQueueTest, UrgentItemsGoFirstInTheirOrderWithinTheirOwnBound) {
-  BoundedQueue<int> queue(2);
-  int item = 1;
-  ASSERT_TRUE(queue.try_push(item));
-  item = 2;
-  ASSERT_TRUE(queue.try_push(item));
-  item = 3;
-  EXPECT_FALSE(queue.try_push(item)) << "ordinary items are at their bound";
-  item = 10;
-  EXPECT_TRUE(queue.try_push_urgent(item)) << "a full queue of ordinary work takes urgent ones";
-  item = 11;
-  EXPECT_TRUE(queue.try_push_urgent(item));
-  item = 12;
-  EXPECT_FALSE(queue.try_push_urgent(item)) << "urgent items have a bound of their own";
-  EXPECT_EQ(item, 12) << "the refused item stays with the caller";
-  EXPECT_EQ(queue.size(), 4u);
-  EXPECT_EQ(queue.pop_until(past()), 10);
-  item = 13;
-  EXPECT_TRUE(queue.try_push_urgent(item)) << "behind the urgent 11, ahead of the ordinary";
-  for (int expected : {11, 13, 1, 2}) EXPECT_EQ(queue.pop_until(past()), expected);
-  EXPECT_FALSE(queue.pop_until(past()).has_value());
-}
-
 TEST(NodeBoundedQueueTest, PopReturnsNothingWhenTheDeadlineHasPassed) {
   BoundedQueue<int> queue(1);
   EXPECT_EQ(queue.pop_until(past()), std::nullopt);
