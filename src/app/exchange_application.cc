@@ -87,11 +87,6 @@ Status ExchangeApplication::submit(ByteView transaction, Origin origin, CancelCh
                       /*gossip=*/origin == Origin::kClient);
 }
 
-// A cancel that can only fail: the order it names is not open and no pooled transaction its
-// sender sent before it places that order (an exchange order id already assigned can never be
-// placed again); a cancel-all, when its sender has no open order in its scope and none pooled.
-// Judged by what this node knows: an order still on its way here from another validator is
-// not seen, which is why only a node shedding load applies it.
 Status ExchangeApplication::check_cancel(const exchange::Transaction& tx,
                                          CancelCheck cancel_check) const {
   if (cancel_check == CancelCheck::kRefuseFutile && cancel_is_futile(tx)) {
@@ -103,6 +98,11 @@ Status ExchangeApplication::check_cancel(const exchange::Transaction& tx,
   return Status::ok();
 }
 
+// A cancel that can only fail: the order it names is not open and no pooled transaction its
+// sender sent before it places that order (an exchange order id already assigned can never be
+// placed again); a cancel-all, when its sender has no open order in its scope and none pooled.
+// Judged by what this node knows: an order still on its way here from another validator is
+// not seen, which is why only a node shedding load applies it.
 bool ExchangeApplication::cancel_is_futile(const exchange::Transaction& tx) const {
   using exchange::PlaceOrder;
   if (const auto* cancel = std::get_if<exchange::CancelOrder>(&tx.body)) {
