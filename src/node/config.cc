@@ -232,6 +232,7 @@ Status parse_top_level(ObjectReader& root, NodeConfig& config) {
   BALLAST_RETURN_IF_ERROR(root.address("api_listen", config.api_listen, true));
   BALLAST_RETURN_IF_ERROR(root.integer("verify_threads", config.verify_threads));
   BALLAST_RETURN_IF_ERROR(root.integer("io_threads", config.io_threads));
+  BALLAST_RETURN_IF_ERROR(root.integer("api_threads", config.api_threads));
   std::string log_level(log_level_name(config.log_level));
   BALLAST_RETURN_IF_ERROR(root.string("log_level", log_level));
   BALLAST_ASSIGN_OR_RETURN(config.log_level, parse_log_level(log_level));
@@ -274,8 +275,9 @@ Status validate_identity(const NodeConfig& config) {
     return invalid_argument("api_listen must differ from listen (" + config.listen.to_string() +
                             ")");
   }
-  for (const auto& [threads, field] : {std::pair{config.verify_threads, "verify_threads"},
-                                       std::pair{config.io_threads, "io_threads"}}) {
+  for (const auto& [threads, field] :
+       {std::pair{config.verify_threads, "verify_threads"},
+        std::pair{config.io_threads, "io_threads"}, std::pair{config.api_threads, "api_threads"}}) {
     if (threads < 1 || threads > kMaxThreads) {
       return invalid_argument(std::string(field) + " must be in 1..256");
     }
@@ -562,6 +564,7 @@ std::string to_json(const NodeConfig& config) {
   json.update(sections_to_json(config));
   json["verify_threads"] = config.verify_threads;
   json["io_threads"] = config.io_threads;
+  json["api_threads"] = config.api_threads;
   json["log_level"] = log_level_name(config.log_level);
   return json.dump(2) + "\n";
 }

@@ -134,7 +134,8 @@ struct NodeConfig {
   ApiSettings api;
   IngressSettings ingress;
   std::uint32_t verify_threads = 1;
-  std::uint32_t io_threads = 1;
+  std::uint32_t io_threads = 1;   // peer traffic
+  std::uint32_t api_threads = 1;  // the HTTP API and its streams
   LogLevel log_level = LogLevel::kInfo;
 
   bool operator==(const NodeConfig&) const = default;

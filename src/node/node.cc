@@ -151,7 +151,8 @@ class Validator {
   std::unique_ptr<storage::RocksStorage> storage_;
   std::unique_ptr<storage::AdmittedStore> admitted_;  // outlives the core's journal
   NodeMetrics metrics_;
-  boost::asio::io_context io_;
+  boost::asio::io_context io_;      // peer traffic
+  boost::asio::io_context api_io_;  // clients: the HTTP API and its streams
   std::unique_ptr<net::Transport> transport_;
   std::unique_ptr<Core> core_;
   VerifyLanes verify_lanes_;  // outlives the verify pool, whose workers release into it
@@ -189,7 +190,7 @@ Validator::Validator(const NodeConfig& config, const RunOptions& run_options,
                                  std::move(journal), *transport_, metrics_);
   routes_ = std::make_unique<ApiRoutes>(genesis_, *core_, verify_pool_, verify_lanes_, *transport_,
                                         metrics_, ingress_);
-  api_ = std::make_unique<HttpApi>(io_, api_options(config), api_handlers());
+  api_ = std::make_unique<HttpApi>(api_io_, api_options(config), api_handlers());
   routes_->set_server(api_.get());
 }
 
@@ -277,19 +278,26 @@ void Validator::run_until_signal() {
     if (!error) spdlog::info("signal {}: stopping", signal);
     stop = true;
   });
-  std::vector<std::thread> io_threads;
-  for (std::size_t i = 0; i < config_.io_threads; ++i) {
-    io_threads.emplace_back([this, i] {
-      name_this_thread("io-" + std::to_string(i));
-      io_.run();
-    });
-  }
+  // Clients get threads of their own: a flood of requests never delays a peer's votes.
+  std::vector<std::thread> threads;
+  auto run_threads = [&threads](boost::asio::io_context& io, std::size_t count,
+                                const std::string& name) {
+    for (std::size_t i = 0; i < count; ++i) {
+      threads.emplace_back([&io, name = name + std::to_string(i)] {
+        name_this_thread(name);
+        io.run();
+      });
+    }
+  };
+  run_threads(io_, config_.io_threads, "io-");
+  run_threads(api_io_, config_.api_threads, "api-");
   core_->run(stop);  // the core thread is this one
   api_->stop();
   transport_->stop();
   signals.cancel();
+  api_io_.stop();
   io_.stop();
-  for (std::thread& thread : io_threads) thread.join();
+  for (std::thread& thread : threads) thread.join();
   spdlog::info("stopped at height {}", core_->status().height);
 }
 

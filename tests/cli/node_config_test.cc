@@ -76,6 +76,7 @@ TEST(NodeConfigTest, RequiredFieldsAloneGiveTheDocumentedDefaults) {
   EXPECT_EQ(config->ingress.breaker_multiple, 10u);
   EXPECT_EQ(config->ingress.account_rate_per_s, 200u);
   EXPECT_EQ(config->verify_threads, 1u);
+  EXPECT_EQ(config->api_threads, 1u);
   EXPECT_EQ(config->log_level, LogLevel::kInfo);
 }
 
@@ -136,6 +137,7 @@ TEST(NodeConfigTest, WrittenConfigurationParsesBackUnchanged) {
                      {"breaker_relax_steps", 2}};
   json["verify_threads"] = 4;
   json["io_threads"] = 2;
+  json["api_threads"] = 3;
   json["log_level"] = "debug";
   json["api_listen"] = "[::1]:28000";
   auto config = parse(json);
@@ -143,6 +145,7 @@ TEST(NodeConfigTest, WrittenConfigurationParsesBackUnchanged) {
   EXPECT_EQ(config->consensus.max_timeout_ms, 9000);
   EXPECT_EQ(config->api_listen, (HostPort{"::1", 28000}));
   EXPECT_EQ(config->log_level, LogLevel::kDebug);
+  EXPECT_EQ(config->api_threads, 3u);
   EXPECT_EQ(config->ingress.breaker_fee_floor_start, 15u);
   EXPECT_EQ(config->ingress.breaker_floor_rise_ms, 50);
   EXPECT_EQ(config->ingress.breaker_multiple, 0u) << "0 is allowed: the breaker is off";
@@ -257,6 +260,9 @@ TEST(NodeConfigTest, LimitsArePositiveAndConsistent) {
   json = valid_config();
   json["verify_threads"] = 0;
   expect_error(json, "verify_threads must be in 1..256");
+  json = valid_config();
+  json["api_threads"] = 257;
+  expect_error(json, "api_threads must be in 1..256");
   json = valid_config();
   json["log_level"] = "verbose";
   expect_error(json, "log_level must be one of trace, debug, info, warn, error");
