@@ -1,6 +1,9 @@
 #include "node/api_json.h"
 
+#include <iterator>
 #include <variant>
+
+#include <fmt/format.h>
 
 #include "exchange/json_codec.h"
 
@@ -24,6 +27,47 @@ json best_price(const exchange::Exchange& exchange, exchange::MarketId market,
   return top.empty() ? json() : json(top.front().price);
 }
 
+// Writes `text` as a JSON string the way nlohmann::json does, if it is all ASCII; false for any
+// other byte, which the caller leaves to the library's UTF-8 handling.
+bool append_ascii_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x80) return false;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (byte < 0x20) {
+          fmt::format_to(std::back_inserter(out), "\\u{:04x}", byte);
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+  return true;
+}
+
 }  // namespace
 
 std::vector<PublicKey> accounts_involved(const exchange::Event& event) {
@@ -42,6 +86,53 @@ json error_json(const Status& status) {
           {"code", status_code_name(status.code())},
           {"reason", status.reason()},
           {"message", status.message()}};
+}
+
+std::string accepted_text(const Hash256& id) {
+  return R"({"hash":")" + id.hex() + R"(","status":"accepted"})";
+}
+
+// Keys in the order nlohmann::json writes them (sorted), so the text is the one a document of
+// the same fields gives.
+std::string rejection_text(const Status& status, const std::optional<Hash256>& id,
+                           std::optional<std::uint64_t> fee_floor) {
+  std::string out;
+  out.reserve(160 + status.message().size());
+  out += R"({"code":")";
+  out += status_code_name(status.code());
+  out += '"';
+  if (fee_floor) fmt::format_to(std::back_inserter(out), R"(,"fee_floor":{})", *fee_floor);
+  if (id) {
+    out += R"(,"hash":")";
+    out += id->hex();
+    out += '"';
+  }
+  out += R"(,"message":)";
+  bool ascii = append_ascii_json_string(out, status.message());
+  out += R"(,"reason":)";
+  ascii = ascii && append_ascii_json_string(out, status.reason());
+  if (!ascii) {
+    json body = error_json(status);
+    if (fee_floor) body["fee_floor"] = *fee_floor;
+    if (id) body["hash"] = id->hex();
+    return body.dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+  out += R"(,"status":"rejected"})";
+  return out;
+}
+
+std::string results_text(const std::vector<std::string>& results) {
+  std::size_t size = 16;
+  for (const std::string& result : results) size += result.size() + 1;
+  std::string out;
+  out.reserve(size);
+  out += R"({"results":[)";
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    if (i > 0) out += ',';
+    out += results[i];
+  }
+  out += "]}";
+  return out;
 }
 
 json status_json(const CoreStatus& status) {

@@ -300,12 +300,15 @@ void ApiRoutes::submit(const ApiRequest& request, ApiHandlers::Reply reply) {
 // arrival checks, then the cancels and the rest, each verified and admitted on its own), and
 // sent when the last part is done.
 struct ApiRoutes::BatchAnswers {
-  std::vector<nlohmann::json> results;
+  std::vector<std::string> results;  // JSON text (node/api_json.h)
   ApiHandlers::Reply reply;
   std::atomic<int> parts_left{1};  // the arrival checks
 
   void part_done() {
-    if (parts_left.fetch_sub(1) == 1) reply(ApiResponse(200, {{"results", std::move(results)}}));
+    if (parts_left.fetch_sub(1) != 1) return;
+    std::string body = results_text(results);
+    body += '\n';
+    reply(ApiResponse::plain(200, std::move(body), "application/json"));
   }
 };
 
@@ -339,9 +342,9 @@ void ApiRoutes::submit_batch(const ApiRequest& request, ApiHandlers::Reply reply
         ingress_.admit_arrival(request.connection_id, entry.claimed.claim, now_ms);
     if (!arrival.status.is_ok()) {
       metrics_.transactions_rejected.add(arrival.status.reason());
-      answers->results[i] =
-          ingress_refusal(arrival, entry.claimed.sender ? std::optional(entry.id) : std::nullopt)
-              .body;
+      answers->results[i] = rejection_text(
+          arrival.status, entry.claimed.sender ? std::optional(entry.id) : std::nullopt,
+          arrival.fee_floor);
       continue;
     }
     entry.cancel_check = cancel_check_for(arrival);
@@ -395,7 +398,7 @@ void ApiRoutes::refuse_futile_cancels(const app::ExchangeApplication& applicatio
     Status status = tx.is_ok() ? application.check_cancel(*tx, entry.cancel_check) : Status::ok();
     if (!status.is_ok()) {
       metrics_.transactions_rejected.add(status.reason());
-      answers.results[entry.position] = rejected_response(status, entry.id).body;
+      answers.results[entry.position] = rejection_text(status, entry.id);
       continue;
     }
     kept.entries.push_back(std::move(entry));
@@ -416,7 +419,7 @@ void ApiRoutes::verify_part(VerifyPool::Source source, std::shared_ptr<BatchAnsw
   auto refuse_overloaded = [this, answers](const std::vector<CheckedEntry>& refused) {
     for (const CheckedEntry& entry : refused) {
       metrics_.transactions_rejected.add("overloaded");
-      answers->results[entry.position] = rejected_response(overloaded(), entry.id).body;
+      answers->results[entry.position] = rejection_text(overloaded(), entry.id);
     }
     answers->part_done();
   };
@@ -427,7 +430,8 @@ void ApiRoutes::verify_part(VerifyPool::Source source, std::shared_ptr<BatchAnsw
     for (std::size_t k = 0; k < verdicts.size(); ++k) {
       const CheckedEntry& entry = (*entries)[k];
       if (auto refusal = refusal_after_verification(verdicts[k], entry, ingress_, metrics_)) {
-        answers->results[entry.position] = std::move(refusal->body);
+        answers->results[entry.position] =
+            refusal->body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         continue;
       }
       admitted->push_back(entry);
@@ -437,9 +441,8 @@ void ApiRoutes::verify_part(VerifyPool::Source source, std::shared_ptr<BatchAnsw
     input.admitted = [answers, admitted](std::vector<Status> statuses) {
       for (std::size_t k = 0; k < statuses.size(); ++k) {
         const CheckedEntry& entry = (*admitted)[k];
-        answers->results[entry.position] = statuses[k].is_ok()
-                                               ? accepted_response(entry.id).body
-                                               : rejected_response(statuses[k], entry.id).body;
+        answers->results[entry.position] =
+            statuses[k].is_ok() ? accepted_text(entry.id) : rejection_text(statuses[k], entry.id);
       }
       answers->part_done();
     };

@@ -6,6 +6,8 @@
 #include <limits>
 #include <string>
 
+#include <fmt/format.h>
+
 namespace ballast::node {
 
 namespace {
@@ -240,12 +242,9 @@ IngressVerdict IngressGuard::admit_arrival(std::uint64_t connection, const Ingre
   const std::uint64_t floor = breaker_.fee_floor();
   if (!passes) {
     refused_breaker_ += 1;
-    return {exhausted("ingress breaker tripped (arrivals jumped to " +
-                          std::to_string(options_.breaker.multiple) +
-                          "x their trailing rate): only cancels and transactions with a fee of "
-                          "at least " +
-                          std::to_string(floor) + " are admitted; fee " +
-                          std::to_string(claim.fee) + " is below",
+    return {exhausted(fmt::format("ingress breaker tripped ({}x the trailing rate): fee {} is "
+                                  "below the floor {}; cancels always pass",
+                                  options_.breaker.multiple, claim.fee, floor),
                       "ingress_breaker"),
             floor};
   }
