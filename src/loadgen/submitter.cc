@@ -1,5 +1,7 @@
 #include "loadgen/submitter.h"
 
+#include "loadgen/batch_answer.h"
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
@@ -83,21 +85,21 @@ class Submitter::Connection : public std::enable_shared_from_this<Submitter::Con
   void on_response() {
     Ledger& ledger = owner_->ledger_;
     const std::int64_t now = owner_->now_us_();
-    nlohmann::json body = nlohmann::json::parse(response_.body(), nullptr, false);
-    const nlohmann::json* results = nullptr;
-    if (!body.is_discarded() && body.contains("results")) results = &body["results"];
+    std::optional<BatchAnswer> answer = read_batch_answer(response_.body());
     for (std::size_t i = 0; i < batch_.size(); ++i) {
-      if (results != nullptr && i < results->size()) {
-        const nlohmann::json& result = (*results)[i];
-        if (result.value("status", "") == "accepted") {
+      if (answer && answer->has_results && i < answer->results.size()) {
+        BatchAnswer::Result& result = answer->results[i];
+        if (result.accepted) {
           ledger.on_answer(batch_[i], Ack::kAccepted, now);
         } else {
-          ledger.on_answer(batch_[i], Ack::kRejected, now, result.value("reason", "unknown"));
+          ledger.on_answer(batch_[i], Ack::kRejected, now,
+                           result.reason.empty() ? "unknown" : std::move(result.reason));
         }
       } else {
         // The whole batch was refused (overloaded, malformed): the same reason for each.
-        std::string reason = body.is_discarded() ? "http_" + std::to_string(response_.result_int())
-                                                 : body.value("reason", "unknown");
+        std::string reason = !answer ? "http_" + std::to_string(response_.result_int())
+                             : answer->reason.empty() ? "unknown"
+                                                      : answer->reason;
         ledger.on_answer(batch_[i], Ack::kRejected, now, reason);
       }
     }
