@@ -100,6 +100,7 @@ Status ScratchLocalnet::launch(const ScratchLocalnetOptions& options) {
   init.breakers = options.breakers;
   BALLAST_RETURN_IF_ERROR(localnet_init(init, log));
   if (options.relay_peers) BALLAST_RETURN_IF_ERROR(route_peers_through_relay(base_port));
+  if (!options.ingress_breaker) BALLAST_RETURN_IF_ERROR(turn_ingress_breakers_off());
   started_ = true;
   LocalnetStartOptions start;
   start.dir = dir_.string();
@@ -117,28 +118,53 @@ Status ScratchLocalnet::launch(const ScratchLocalnetOptions& options) {
   return wait_until_finalizing(target_.nodes);
 }
 
+Status ScratchLocalnet::edit_config(std::uint32_t validator,
+                                    const std::function<Status(nlohmann::json& config)>& edit) {
+  fs::path path = dir_ / ("validator-" + std::to_string(validator)) / "config.json";
+  nlohmann::json config;
+  {
+    std::ifstream in(path);
+    config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  }
+  if (config.is_discarded() || !config.is_object()) {
+    return failed_precondition("cannot read " + path.string());
+  }
+  BALLAST_RETURN_IF_ERROR(edit(config));
+  std::ofstream out(path);
+  out << config.dump(2) << "\n";
+  if (!out) return io_error("cannot write " + path.string());
+  return Status::ok();
+}
+
 // The lower index dials the higher (docs/NETWORK.md), so each pair's one connection goes
 // through the link named in the dialer's config.
 Status ScratchLocalnet::route_peers_through_relay(std::uint16_t base_port) {
   relay_ = std::make_unique<FaultRelay>();
   for (std::uint32_t from = 0; from < validators_; ++from) {
-    fs::path path = dir_ / ("validator-" + std::to_string(from)) / "config.json";
-    std::ifstream in(path);
-    nlohmann::json config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (config.is_discarded() || !config["peers"].is_array()) {
-      return failed_precondition("cannot read the peers in " + path.string());
-    }
-    for (nlohmann::json& peer : config["peers"]) {
-      auto to = peer["index"].get<std::uint32_t>();
-      if (to <= from) continue;
-      BALLAST_ASSIGN_OR_RETURN(
-          std::uint16_t port,
-          relay_->add_link(from, to, static_cast<std::uint16_t>(base_port + to)));
-      peer["address"] = "127.0.0.1:" + std::to_string(port);
-    }
-    std::ofstream out(path);
-    out << config.dump(2) << "\n";
-    if (!out) return io_error("cannot write " + path.string());
+    BALLAST_RETURN_IF_ERROR(edit_config(from, [&](nlohmann::json& config) -> Status {
+      if (!config["peers"].is_array()) {
+        return failed_precondition("no peers in validator " + std::to_string(from) + "'s config");
+      }
+      for (nlohmann::json& peer : config["peers"]) {
+        auto to = peer["index"].get<std::uint32_t>();
+        if (to <= from) continue;
+        BALLAST_ASSIGN_OR_RETURN(
+            std::uint16_t port,
+            relay_->add_link(from, to, static_cast<std::uint16_t>(base_port + to)));
+        peer["address"] = "127.0.0.1:" + std::to_string(port);
+      }
+      return Status::ok();
+    }));
+  }
+  return Status::ok();
+}
+
+Status ScratchLocalnet::turn_ingress_breakers_off() {
+  for (std::uint32_t validator = 0; validator < validators_; ++validator) {
+    BALLAST_RETURN_IF_ERROR(edit_config(validator, [](nlohmann::json& config) {
+      config["ingress"]["breaker_multiple"] = 0;
+      return Status::ok();
+    }));
   }
   return Status::ok();
 }

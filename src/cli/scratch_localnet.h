@@ -5,8 +5,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "base/status.h"
 #include "cli/fault_relay.h"
@@ -22,6 +25,8 @@ struct ScratchLocalnetOptions {
   std::string binary;           // empty: this very program
   bool keep = false;     // leave a scratch directory behind (the validators are stopped anyway)
   bool breakers = true;  // false: the genesis turns every market's circuit breakers off
+  // false: every validator's ingress breaker off (`ingress.breaker_multiple` 0).
+  bool ingress_breaker = true;
   // Route every peer connection through a FaultRelay (relay()), so links can be cut.
   bool relay_peers = false;
   // TEST ONLY: this validator runs `node --byzantine-equivocate` from the start.
@@ -49,6 +54,10 @@ class ScratchLocalnet {
       : dir_(std::move(dir)), remove_(remove), validators_(validators) {}
   Status launch(const ScratchLocalnetOptions& options);
   Status route_peers_through_relay(std::uint16_t base_port);
+  Status turn_ingress_breakers_off();
+  // Reads a validator's config.json, lets `edit` change it, and writes it back.
+  Status edit_config(std::uint32_t validator,
+                     const std::function<Status(nlohmann::json& config)>& edit);
 
   std::filesystem::path dir_;
   bool remove_;
