@@ -1,11 +1,11 @@
 #include "loadgen/submitter.h"
 
-#include "loadgen/batch_answer.h"
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
+#include "loadgen/batch_answer.h"
 
 namespace ballast::loadgen {
 

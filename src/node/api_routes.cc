@@ -306,6 +306,7 @@ struct ApiRoutes::BatchAnswers {
 
   void part_done() {
     if (parts_left.fetch_sub(1) != 1) return;
+    for (const std::string& result : results) BALLAST_ASSERT(!result.empty());  // each answered
     std::string body = results_text(results);
     body += '\n';
     reply(ApiResponse::plain(200, std::move(body), "application/json"));
