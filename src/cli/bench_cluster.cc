@@ -100,30 +100,11 @@ class ClusterBench {
 
   // The highest finalized rate among the levels the network sustained.
   Result<double> find_peak(double ceiling, std::vector<Level>& levels) {
-    double rate = std::max(100.0, kSearchStartFraction * ceiling);
-    double last_good = 0;
-    std::optional<double> first_bad;
-    while (rate <= kSearchLimitFraction * ceiling) {
+    return search_peak(ceiling, [&](double rate) -> Result<SearchOutcome> {
       BALLAST_ASSIGN_OR_RETURN(Level level, run_level("search", rate, options_.search_seconds));
       levels.push_back(level);
-      if (!level.sustained) {
-        first_bad = rate;
-        break;
-      }
-      last_good = rate;
-      rate *= kSearchFactor;
-    }
-    if (first_bad && last_good > 0) {
-      BALLAST_ASSIGN_OR_RETURN(
-          Level level, run_level("search", (last_good + *first_bad) / 2, options_.search_seconds));
-      levels.push_back(level);
-    }
-    double peak = 0;
-    for (const Level& level : levels) {
-      if (level.sustained) peak = std::max(peak, level.report.finalized_per_s);
-    }
-    if (peak == 0) return failed_precondition("the network sustained none of the offered rates");
-    return peak;
+      return SearchOutcome{level.sustained, level.report.finalized_per_s};
+    });
   }
 
  private:
@@ -210,6 +191,42 @@ double measure_verifications_per_core(std::size_t threads, double seconds) {
   return static_cast<double>(total) / static_cast<double>(threads) / seconds_since(start);
 }
 
+Result<double> search_peak(double ceiling,
+                           const std::function<Result<SearchOutcome>(double rate)>& run_level) {
+  double peak = 0;
+  // One that falls short runs once more before it counts, so that a single disturbance
+  // (another program on the same cores) does not end the search.
+  auto sustains = [&](double rate) -> Result<bool> {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      BALLAST_ASSIGN_OR_RETURN(SearchOutcome outcome, run_level(rate));
+      if (outcome.sustained) {
+        peak = std::max(peak, outcome.finalized_per_s);
+        return true;
+      }
+    }
+    return false;
+  };
+  double rate = std::max(100.0, kSearchStartFraction * ceiling);
+  double last_good = 0;
+  std::optional<double> first_bad;
+  while (rate <= kSearchLimitFraction * ceiling) {
+    BALLAST_ASSIGN_OR_RETURN(bool sustained, sustains(rate));
+    if (!sustained) {
+      first_bad = rate;
+      break;
+    }
+    last_good = rate;
+    rate *= kSearchFactor;
+  }
+  if (first_bad && last_good > 0) {
+    // Whether it is sustained or not, `sustains` has kept its finalized rate if it counts.
+    BALLAST_ASSIGN_OR_RETURN(bool halfway_sustained, sustains((last_good + *first_bad) / 2));
+    (void)halfway_sustained;
+  }
+  if (peak == 0) return failed_precondition("the network sustained none of the offered rates");
+  return peak;
+}
+
 Status bench_cluster(const BenchClusterOptions& options, std::ostream& out) {
   std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
   double per_core = measure_verifications_per_core(cores, options.ceiling_seconds);
@@ -221,8 +238,13 @@ Status bench_cluster(const BenchClusterOptions& options, std::ostream& out) {
         cores, per_core, options.net.validators, ceiling);
   }
 
+  // The offered rate steps up 30% at a time into overload, where the validators read their
+  // sockets in lumps: their ingress breakers would trip on that and refuse orders, measuring the
+  // defense instead of the capacity (docs/API.md advises the same for benchmarks).
+  ScratchLocalnetOptions net_options = options.net;
+  net_options.ingress_breaker = false;
   BALLAST_ASSIGN_OR_RETURN(std::unique_ptr<ScratchLocalnet> net,
-                           ScratchLocalnet::start(options.net));
+                           ScratchLocalnet::start(net_options));
   loadgen::LocalnetTarget target = net->target();
   if (!options.json) {
     out << fmt::format("localnet of {} validators in {}; {} funded traders\n",

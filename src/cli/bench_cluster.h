@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -26,6 +27,18 @@ struct BenchClusterOptions {
 };
 
 Status bench_cluster(const BenchClusterOptions& options, std::ostream& out);
+
+// What the peak search needs of one level it ran.
+struct SearchOutcome {
+  bool sustained = false;
+  double finalized_per_s = 0;
+};
+// The peak search (docs/CLI.md): from 10% of `ceiling` up by 1.3x while the network sustains the
+// rate, a level that falls short run once more before it counts, then once halfway between the
+// last sustained rate and the first that was not. Returns the highest finalized rate of a
+// sustained level; an error if none was, or if running a level failed.
+Result<double> search_peak(double ceiling,
+                           const std::function<Result<SearchOutcome>(double rate)>& run_level);
 
 // Schnorr verifications per second per core with `threads` cores verifying at once.
 double measure_verifications_per_core(std::size_t threads, double seconds);
