@@ -194,7 +194,7 @@ double measure_verifications_per_core(std::size_t threads, double seconds) {
 Result<double> search_peak(double ceiling,
                            const std::function<Result<SearchOutcome>(double rate)>& run_level) {
   double peak = 0;
-  // One that falls short runs once more before it counts, so that a single disturbance
+  // A level that falls short runs once more before it counts, so that a single disturbance
   // (another program on the same cores) does not end the search.
   auto sustains = [&](double rate) -> Result<bool> {
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -240,7 +240,7 @@ Status bench_cluster(const BenchClusterOptions& options, std::ostream& out) {
 
   // The offered rate steps up 30% at a time into overload, where the validators read their
   // sockets in lumps: their ingress breakers would trip on that and refuse orders, measuring the
-  // defense instead of the capacity (docs/API.md advises the same for benchmarks).
+  // defense instead of the capacity (docs/CONFIGURATION.md advises the same for benchmarks).
   ScratchLocalnetOptions net_options = options.net;
   net_options.ingress_breaker = false;
   BALLAST_ASSIGN_OR_RETURN(std::unique_ptr<ScratchLocalnet> net,
