@@ -1,6 +1,7 @@
 // A localnet the benchmark and chaos commands start for themselves: in a scratch directory on
-// free loopback ports, started at once and always stopped (and by default removed) when it
-// goes out of scope, whatever happened meanwhile.
+// free loopback ports, started at once and stopped (and by default removed) when it goes out
+// of scope, whatever happened meanwhile. Its validators run detached: a process that is killed
+// or aborts before that leaves them running (docs/CLI.md says how to stop them).
 #pragma once
 
 #include <cstdint>
