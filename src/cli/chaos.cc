@@ -1,6 +1,7 @@
 #include "cli/chaos.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -72,6 +73,7 @@ class Injector {
     LocalnetStartOptions start;
     start.dir = net_.dir().string();
     start.only = validators;
+    start.exit_with = ::getpid();  // as the scratch localnet started them
     report("start", localnet_start(start, log_));
   }
 

@@ -419,6 +419,10 @@ Status start_validator(const fs::path& dir, std::uint32_t index, const std::stri
   for (std::string& argument : test_fault_arguments(options)) {
     arguments.push_back(std::move(argument));
   }
+  if (options.exit_with) {
+    arguments.push_back("--exit-with");
+    arguments.push_back(std::to_string(*options.exit_with));
+  }
   BALLAST_ASSIGN_OR_RETURN(int pid, spawn_detached(binary, arguments, log_path(dir, index)));
   fs::path pid_file = pid_path(dir, index);
   fs::path temporary = pid_file;

@@ -37,6 +37,8 @@ struct LocalnetStartOptions {
   bool byzantine_equivocate = false;
   // TEST ONLY: the started validators run `node --test-corrupt-state-at-height N`.
   std::optional<std::uint64_t> corrupt_state_at_height;
+  // The started validators stop once this process has exited (`node --exit-with`).
+  std::optional<int> exit_with;
   // Stay in the foreground and restart a started validator that exits without `localnet
   // stop`, waiting restart_delay_ms, doubled after each restart up to max_restart_delay_ms
   // (back to the first delay once it has run for stable_after_ms). Returns when `stop` is set

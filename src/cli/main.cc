@@ -73,6 +73,8 @@ void add_node(CLI::App& app) {
   node->add_option("--test-corrupt-state-at-height", run_options.corrupt_state_at_height,
                    "TEST ONLY: state roots wrong from this height on, until the validator "
                    "resynchronizes from a peer (loopback networks only, docs/SYNC.md)");
+  node->add_option("--exit-with", run_options.exit_with,
+                   "Stop, as on SIGTERM, once process PID has exited (scratch localnets)");
   node->callback([] {
     auto config = ballast::node::load_node_config(config_path);
     if (!config.is_ok()) throw CLI::RuntimeError(report(config.status()));

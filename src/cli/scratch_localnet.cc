@@ -105,6 +105,7 @@ Status ScratchLocalnet::launch(const ScratchLocalnetOptions& options) {
   LocalnetStartOptions start;
   start.dir = dir_.string();
   start.binary = options.binary;
+  start.exit_with = ::getpid();  // never outlive this command, however it ends
   if (options.byzantine) {
     for (std::uint32_t i = 0; i < options.validators; ++i) {
       if (i != *options.byzantine) start.only.push_back(i);

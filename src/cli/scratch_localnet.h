@@ -1,7 +1,7 @@
 // A localnet the benchmark and chaos commands start for themselves: in a scratch directory on
 // free loopback ports, started at once and stopped (and by default removed) when it goes out
-// of scope, whatever happened meanwhile. Its validators run detached: a process that is killed
-// or aborts before that leaves them running (docs/CLI.md says how to stop them).
+// of scope, whatever happened meanwhile. Its validators run detached, with `node --exit-with`
+// this process, so they stop by themselves if it is killed or aborts before that.
 #pragma once
 
 #include <cstdint>

@@ -1,11 +1,15 @@
 #include "node/node.h"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <filesystem>
 #include <thread>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include "node/api_routes.h"
@@ -163,6 +167,7 @@ class Validator {
   std::unique_ptr<HttpApi> api_;
   WireLimits wire_limits_;
   std::atomic<std::uint64_t> bad_frames_{0};
+  std::optional<int> exit_with_;
 };
 
 Validator::Validator(const NodeConfig& config, const RunOptions& run_options,
@@ -177,7 +182,8 @@ Validator::Validator(const NodeConfig& config, const RunOptions& run_options,
       admitted_(std::move(admitted)),
       metrics_(genesis_.markets.size()),
       verify_pool_(genesis_.chain_id, config.verify_threads, 10'000, 200'000),
-      ingress_(ingress_options(config.ingress, genesis_)) {
+      ingress_(ingress_options(config.ingress, genesis_)),
+      exit_with_(run_options.exit_with) {
   transport_ = std::make_unique<net::Transport>(
       io_, transport_config(config, genesis_.chain_id), identity_,
       [this](std::uint32_t peer, Bytes frame) { on_frame(peer, std::move(frame)); },
@@ -278,6 +284,23 @@ void Validator::run_until_signal() {
     if (!error) spdlog::info("signal {}: stopping", signal);
     stop = true;
   });
+  // A pidfd turns readable once its process has exited.
+  boost::asio::posix::stream_descriptor started_by(io_);
+  if (exit_with_) {
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, *exit_with_, 0));
+    if (pidfd < 0) {
+      spdlog::info("process {} is gone: stopping", *exit_with_);
+      stop = true;
+    } else {
+      started_by.assign(pidfd);
+      started_by.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                            [&stop, pid = *exit_with_](const boost::system::error_code& error) {
+                              if (error) return;
+                              spdlog::info("process {} exited: stopping", pid);
+                              stop = true;
+                            });
+    }
+  }
   // Clients get threads of their own: a flood of requests never delays a peer's votes.
   std::vector<std::thread> threads;
   auto run_threads = [&threads](boost::asio::io_context& io, std::size_t count,
@@ -295,6 +318,8 @@ void Validator::run_until_signal() {
   api_->stop();
   transport_->stop();
   signals.cancel();
+  boost::system::error_code ignored;
+  started_by.close(ignored);
   api_io_.stop();
   io_.stop();
   for (std::thread& thread : threads) thread.join();

@@ -18,6 +18,9 @@ struct RunOptions {
   // TEST ONLY: state roots wrong from this height on until the validator resynchronizes
   // (node/root_corruption.h). Loopback addresses only, like byzantine_equivocate.
   std::optional<std::uint64_t> corrupt_state_at_height;
+  // Stop, as on SIGTERM, once this process has exited: the command that started a scratch
+  // localnet, so that its validators never outlive it however it ended.
+  std::optional<int> exit_with;
 };
 
 // Runs until SIGINT or SIGTERM; returns the process exit code. Every bad configuration value

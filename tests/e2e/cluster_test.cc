@@ -3,8 +3,14 @@
 // every exit path.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "localnet.h"
 
@@ -231,6 +237,58 @@ TEST(LocalnetTest, AValidatorDownPastThePrunedHistoryCatchesUpThroughStateSync) 
       << net.log(3);
   EXPECT_NE(net.log(3).find("installed the snapshot"), std::string::npos) << net.log(3);
   EXPECT_TRUE(wait_until([&] { return net.roots_agree(kAll); }, 30s));
+}
+
+// A child process that runs `argv` and is killed when this object goes, whatever the outcome.
+class ChildProcess {
+ public:
+  explicit ChildProcess(std::vector<std::string> argv) {
+    std::vector<char*> pointers;
+    for (std::string& argument : argv) pointers.push_back(argument.data());
+    pointers.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::execv(pointers[0], pointers.data());
+      ::_exit(127);
+    }
+  }
+  ~ChildProcess() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Whether it has exited (reaping it), without waiting.
+  bool exited() {
+    if (reaped_) return true;
+    reaped_ = ::waitpid(pid_, nullptr, WNOHANG) == pid_;
+    return reaped_;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+};
+
+// Scratch localnets start their validators with --exit-with the command's pid, so that a command
+// that is killed or aborts leaves none behind (one aborted `bench cluster` left four running).
+TEST(ExitWithTest, AValidatorStopsOnceTheProcessItWatchesHasExited) {
+  Localnet net(1);
+  ChildProcess watched({"/bin/sleep", "60"});
+  ASSERT_GT(watched.pid(), 0);
+  ChildProcess node({BALLAST_BINARY, "node", "--config",
+                     net.directory() + "/validator-0/config.json", "--exit-with",
+                     std::to_string(watched.pid())});
+  ASSERT_TRUE(wait_until(
+      [&] { return http_request(net.api_port(0), "GET", "/v1/status").status == 200; }, 60s))
+      << "the validator started";
+  EXPECT_FALSE(node.exited());
+  ::kill(watched.pid(), SIGKILL);
+  EXPECT_TRUE(wait_until([&] { return node.exited(); }, 30s)) << "it stopped by itself";
 }
 
 }  // namespace
