@@ -88,6 +88,14 @@ json error_json(const Status& status) {
           {"message", status.message()}};
 }
 
+json rejection_json(const Status& status, const std::optional<Hash256>& id,
+                    std::optional<std::uint64_t> fee_floor) {
+  json body = error_json(status);
+  if (fee_floor) body["fee_floor"] = *fee_floor;
+  if (id) body["hash"] = id->hex();
+  return body;
+}
+
 std::string accepted_text(const Hash256& id) {
   return R"({"hash":")" + id.hex() + R"(","status":"accepted"})";
 }
@@ -112,10 +120,8 @@ std::string rejection_text(const Status& status, const std::optional<Hash256>& i
   out += R"(,"reason":)";
   ascii = ascii && append_ascii_json_string(out, status.reason());
   if (!ascii) {
-    json body = error_json(status);
-    if (fee_floor) body["fee_floor"] = *fee_floor;
-    if (id) body["hash"] = id->hex();
-    return body.dump(-1, ' ', false, json::error_handler_t::replace);
+    return rejection_json(status, id, fee_floor)
+        .dump(-1, ' ', false, json::error_handler_t::replace);
   }
   out += R"(,"status":"rejected"})";
   return out;

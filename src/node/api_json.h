@@ -22,11 +22,15 @@ std::vector<PublicKey> accounts_involved(const exchange::Event& event);
 
 // An error answer: {"status":"rejected","code":..,"reason":..,"message":..}.
 nlohmann::json error_json(const Status& status);
+// A refused transaction's answer: error_json(status) with its hash if it has one and, for an
+// ingress refusal, the fee floor.
+nlohmann::json rejection_json(const Status& status, const std::optional<Hash256>& id,
+                              std::optional<std::uint64_t> fee_floor = std::nullopt);
 
 // The answers to each transaction of POST /v1/txs, as JSON text: the same objects as
-// {"status":"accepted","hash":..} and error_json(status) with the hash (and, for an ingress
-// refusal, the fee floor), written without building a JSON document. A flood's refusals are most
-// of what a node answers during one, and a document per refusal cost ten times the text.
+// {"status":"accepted","hash":..} and rejection_json, written without building a JSON document. A
+// flood's refusals are most of what a node answers during one, and a document per refusal cost ten
+// times the text.
 std::string accepted_text(const Hash256& id);
 std::string rejection_text(const Status& status, const std::optional<Hash256>& id,
                            std::optional<std::uint64_t> fee_floor = std::nullopt);

@@ -59,9 +59,7 @@ ApiResponse accepted_response(const Hash256& id) {
 }
 
 ApiResponse rejected_response(const Status& status, const std::optional<Hash256>& id) {
-  nlohmann::json body = error_json(status);
-  if (id) body["hash"] = id->hex();
-  return {http_status_for(status), std::move(body)};
+  return {http_status_for(status), rejection_json(status, id)};
 }
 
 // The answer to a transaction that was waited for: settled, or still pending at the deadline.
@@ -89,10 +87,8 @@ ClaimedTransaction claim_of(const Bytes& bytes) {
 
 // 429 with the current fee floor (what would pass the breaker) and when to try again.
 ApiResponse ingress_refusal(const IngressVerdict& verdict, const std::optional<Hash256>& id) {
-  nlohmann::json body = error_json(verdict.status);
-  body["fee_floor"] = verdict.fee_floor;
-  if (id) body["hash"] = id->hex();
-  ApiResponse response(http_status_for(verdict.status), std::move(body));
+  ApiResponse response(http_status_for(verdict.status),
+                       rejection_json(verdict.status, id, verdict.fee_floor));
   response.headers.emplace_back("Retry-After", "1");
   return response;
 }
