@@ -28,9 +28,10 @@ nlohmann::json rejection_json(const Status& status, const std::optional<Hash256>
                               std::optional<std::uint64_t> fee_floor = std::nullopt);
 
 // The answers to each transaction of POST /v1/txs, as JSON text: the same objects as
-// {"status":"accepted","hash":..} and rejection_json, written without building a JSON document. A
-// flood's refusals are most of what a node answers during one, and a document per refusal cost ten
-// times the text.
+// {"status":"accepted","hash":..} and rejection_json, written without building a JSON document:
+// a flood's refusals are most of what a node answers during one, and building, dumping and
+// freeing a document each was a third of the I/O threads' time in a profile of flood-100x
+// (docs/CHAOS.md).
 std::string accepted_text(const Hash256& id);
 std::string rejection_text(const Status& status, const std::optional<Hash256>& id,
                            std::optional<std::uint64_t> fee_floor = std::nullopt);
