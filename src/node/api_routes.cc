@@ -113,6 +113,10 @@ std::optional<ApiResponse> refusal_after_verification(const Result<VerifiedTrans
                                                       IngressGuard& ingress, NodeMetrics& metrics) {
   if (!verdict.is_ok()) {
     metrics.transactions_rejected.add(verdict.status().reason());
+    // Judged again before its check (breaker_screen), it gets the breaker's answer.
+    if (verdict.status().reason() == "ingress_breaker") {
+      return ingress_refusal({verdict.status(), ingress.fee_floor()}, entry.id);
+    }
     // An entry that does not decode is no transaction: it has no hash to name.
     const bool decoded = entry.claimed.sender.has_value();
     return rejected_response(verdict.status(), decoded ? std::optional(entry.id) : std::nullopt);
@@ -122,6 +126,15 @@ std::optional<ApiResponse> refusal_after_verification(const Result<VerifiedTrans
   if (account.status.is_ok()) return std::nullopt;
   metrics.transactions_rejected.add(account.status.reason());
   return ingress_refusal(account, entry.id);
+}
+
+// For a job in the ordinary lane: each transaction meets the breaker again as its check is
+// about to start (IngressGuard::admit_waiting), so what arrived just before a trip and waited
+// is refused rather than verified, gossiped and verified again on every other validator.
+VerifyPool::Screen breaker_screen(IngressGuard& ingress, std::vector<IngressClaim> claims) {
+  return [&ingress, claims = std::move(claims)](std::size_t index) {
+    return ingress.admit_waiting(claims.at(index), monotonic_ms()).status;
+  };
 }
 
 // A family of one unlabelled sample.
@@ -283,7 +296,10 @@ void ApiRoutes::submit(const ApiRequest& request, ApiHandlers::Reply reply) {
     hand_on(std::move(verdicts));
     lanes_.release(in_lane);
   };
-  if (!verify_pool_.submit(request.connection_id, std::move(job), std::move(on_verified), urgent)) {
+  VerifyPool::Screen screen =
+      urgent ? VerifyPool::Screen{} : breaker_screen(ingress_, {entry.claimed.claim});
+  if (!verify_pool_.submit(request.connection_id, std::move(job), std::move(on_verified), urgent,
+                           std::move(screen))) {
     lanes_.release(in_lane);
     metrics_.transactions_rejected.add("overloaded");
     reply_error(reply, overloaded());
@@ -409,9 +425,13 @@ void ApiRoutes::refuse_futile_cancels(const app::ExchangeApplication& applicatio
 void ApiRoutes::verify_part(VerifyPool::Source source, std::shared_ptr<BatchAnswers> answers,
                             BatchPart part, bool urgent) {
   std::vector<PublicKey> waiting;  // an ordinary part's senders, waiting in the lanes
+  std::vector<IngressClaim> claims;
   for (const CheckedEntry& entry : part.entries) {
     if (!urgent && entry.claimed.sender) waiting.push_back(*entry.claimed.sender);
+    claims.push_back(entry.claimed.claim);
   }
+  VerifyPool::Screen screen =
+      urgent ? VerifyPool::Screen{} : breaker_screen(ingress_, std::move(claims));
   auto entries = std::make_shared<std::vector<CheckedEntry>>(std::move(part.entries));
   auto refuse_overloaded = [this, answers](const std::vector<CheckedEntry>& refused) {
     for (const CheckedEntry& entry : refused) {
@@ -449,7 +469,8 @@ void ApiRoutes::verify_part(VerifyPool::Source source, std::shared_ptr<BatchAnsw
     hand_on(std::move(verdicts));
     lanes_.release(waiting);
   };
-  if (!verify_pool_.submit(source, std::move(part.transactions), std::move(on_verified), urgent)) {
+  if (!verify_pool_.submit(source, std::move(part.transactions), std::move(on_verified), urgent,
+                           std::move(screen))) {
     lanes_.release(waiting);
     refuse_overloaded(*entries);
   }

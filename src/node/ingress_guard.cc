@@ -149,7 +149,12 @@ void IngressBreaker::on_slot_while_tripped() {
   const double current = current_rate();
   if (current >= threshold_per_s()) {
     calm_steps_ = 0;
-    if (since_trip % slots_per_rise_ != 0) return;
+    if (since_trip % slots_per_rise_ != 0) {
+      // The trip's clearing floor comes from the few arrivals of one short window; every slot
+      // after it sees more of the flood, so the floor catches up with what it pays at once.
+      fee_floor_ = std::max(fee_floor_, clearing_floor());
+      return;
+    }
     const std::uint64_t doubled =
         fee_floor_ <= std::numeric_limits<std::uint64_t>::max() / 2 ? fee_floor_ * 2 : fee_floor_;
     fee_floor_ = std::max(doubled, clearing_floor());
@@ -213,6 +218,12 @@ bool IngressBreaker::admit(bool is_cancel, std::uint64_t fee, std::int64_t now_m
   return !tripped() || is_cancel || fee >= fee_floor_;
 }
 
+bool IngressBreaker::still_passes(bool is_cancel, std::uint64_t fee, std::int64_t now_ms) {
+  if (options_.multiple == 0) return true;
+  advance(now_ms);
+  return !tripped() || is_cancel || fee >= fee_floor_;
+}
+
 BreakerState IngressBreaker::state(std::int64_t now_ms) {
   if (options_.multiple > 0) advance(now_ms);
   BreakerState state;
@@ -238,16 +249,8 @@ IngressVerdict IngressGuard::admit_arrival(std::uint64_t connection, const Ingre
                                            std::int64_t now_ms) {
   std::lock_guard lock(mutex_);
   // The breaker first: what it refuses costs the connection nothing.
-  const bool passes = breaker_.admit(claim.is_cancel, claim.fee, now_ms);
+  if (!breaker_.admit(claim.is_cancel, claim.fee, now_ms)) return breaker_refusal(claim);
   const std::uint64_t floor = breaker_.fee_floor();
-  if (!passes) {
-    refused_breaker_ += 1;
-    return {exhausted(fmt::format("ingress breaker tripped ({}x the trailing rate): fee {} is "
-                                  "below the floor {}; cancels always pass",
-                                  options_.breaker.multiple, claim.fee, floor),
-                      "ingress_breaker"),
-            floor};
-  }
   BucketTable<std::uint64_t>& table = claim.is_cancel ? connection_cancels_ : connections_;
   if (!table.take(connection, now_ms)) {
     refused_connection_ += 1;
@@ -261,6 +264,22 @@ IngressVerdict IngressGuard::admit_arrival(std::uint64_t connection, const Ingre
   return {Status::ok(), floor};
 }
 
+IngressVerdict IngressGuard::admit_waiting(const IngressClaim& claim, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  if (!breaker_.still_passes(claim.is_cancel, claim.fee, now_ms)) return breaker_refusal(claim);
+  return {Status::ok(), breaker_.fee_floor()};
+}
+
+IngressVerdict IngressGuard::breaker_refusal(const IngressClaim& claim) {
+  refused_breaker_ += 1;
+  const std::uint64_t floor = breaker_.fee_floor();
+  return {exhausted(fmt::format("ingress breaker tripped ({}x the trailing rate): fee {} is "
+                                "below the floor {}; cancels always pass",
+                                options_.breaker.multiple, claim.fee, floor),
+                    "ingress_breaker"),
+          floor};
+}
+
 IngressVerdict IngressGuard::admit_verified(const PublicKey& account, bool is_cancel,
                                             std::int64_t now_ms) {
   std::lock_guard lock(mutex_);
@@ -271,6 +290,11 @@ IngressVerdict IngressGuard::admit_verified(const PublicKey& account, bool is_ca
                         describe(options_.account),
                     "rate_limited"),
           floor};
+}
+
+std::uint64_t IngressGuard::fee_floor() {
+  std::lock_guard lock(mutex_);
+  return breaker_.fee_floor();
 }
 
 IngressStats IngressGuard::stats(std::int64_t now_ms) {

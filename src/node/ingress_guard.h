@@ -147,8 +147,9 @@ struct BreakerState {
 //   at which the non-cancels of the current window that pay it would have fitted in the
 //   baseline (max(baseline, min_baseline_per_s) x the window). A flood is thus priced out at
 //   once, whatever it pays, while whoever outbids it still gets in. It rises fast and falls
-//   slowly: every `floor_rise_ms` after the trip that the current rate is still at or above
-//   the threshold it doubles, or goes to the clearing floor if that is higher; at every
+//   slowly: at every slot that the current rate is still at or above the threshold it rises to
+//   the clearing floor if that is higher (the trip saw only the flood's first few arrivals, and
+//   may have priced too low), and every `floor_rise_ms` after the trip it also doubles; at every
 //   `floor_step_ms` after the trip that finds the rate below the threshold it halves (not below
 //   the start); `relax_steps` such calm steps in a row close the breaker, and any hot slot
 //   starts the count again.
@@ -164,6 +165,8 @@ class IngressBreaker {
   explicit IngressBreaker(BreakerOptions options);
   // Counts an arrival; whether it may pass (it says nothing about buckets).
   bool admit(bool is_cancel, std::uint64_t fee, std::int64_t now_ms);
+  // Whether a transaction that arrived earlier may still pass now, without counting it again.
+  bool still_passes(bool is_cancel, std::uint64_t fee, std::int64_t now_ms);
   BreakerState state(std::int64_t now_ms);
   // As of the last call that took a time: 0 while closed.
   std::uint64_t fee_floor() const { return fee_floor_; }
@@ -231,16 +234,19 @@ struct IngressStats {
   BreakerState breaker;
   std::uint64_t refused_connection = 0;  // per-connection bucket empty
   std::uint64_t refused_account = 0;     // per-account bucket empty
-  std::uint64_t refused_breaker = 0;     // below the fee floor while tripped
+  std::uint64_t refused_breaker = 0;     // below the fee floor while tripped (either check)
   std::size_t connections_tracked = 0;
   std::size_t accounts_tracked = 0;
   std::uint64_t bucket_evictions = 0;
 };
 
-// Thread-safe. Two checks, in the order the API meets a transaction:
+// Thread-safe. Three checks, in the order the API meets a transaction:
 // - admit_arrival, before the signature check (cheap, so a flood is refused before it costs a
 //   verification): the breaker, and the connection's bucket (cancels use their own bucket
 //   there, because an unverified "cancel" is only a claim and must not be a free pass).
+// - admit_waiting, when its signature check is about to start: the breaker again, as it stands
+//   now. A flood's first transactions arrive before it trips and queue for verification; judged
+//   again they are refused, not checked, gossiped and checked again on every other validator.
 // - admit_verified, once the signature proves the sender: the account's bucket. Charging an
 //   account only after that means nobody can drain someone else's budget. Cancels are exempt
 //   (they are signed, pay a fee, and the mempool bounds each sender's pending ones).
@@ -250,10 +256,14 @@ class IngressGuard {
   explicit IngressGuard(IngressOptions options);
   IngressVerdict admit_arrival(std::uint64_t connection, const IngressClaim& claim,
                                std::int64_t now_ms);
+  IngressVerdict admit_waiting(const IngressClaim& claim, std::int64_t now_ms);
   IngressVerdict admit_verified(const PublicKey& account, bool is_cancel, std::int64_t now_ms);
   IngressStats stats(std::int64_t now_ms);
+  std::uint64_t fee_floor();  // as of the last check: 0 while the breaker is closed
 
  private:
+  IngressVerdict breaker_refusal(const IngressClaim& claim);  // with mutex_ held
+
   std::mutex mutex_;
   IngressOptions options_;
   IngressBreaker breaker_;

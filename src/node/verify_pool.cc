@@ -26,7 +26,8 @@ VerifyPool::~VerifyPool() {
   for (std::thread& worker : workers_) worker.join();
 }
 
-bool VerifyPool::submit(Source source, std::vector<Bytes> transactions, Done done, bool urgent) {
+bool VerifyPool::submit(Source source, std::vector<Bytes> transactions, Done done, bool urgent,
+                        Screen screen) {
   {
     std::lock_guard lock(mutex_);
     Lane& lane = urgent ? urgent_ : ordinary_;
@@ -34,7 +35,7 @@ bool VerifyPool::submit(Source source, std::vector<Bytes> transactions, Done don
     auto [waiting, first] = lane.jobs.try_emplace(source);
     // A source with jobs already waiting has its turn coming, or a worker serving it.
     if (first) lane.turns.push_back(source);
-    waiting->second.push_back(Job{std::move(transactions), std::move(done), {}});
+    waiting->second.push_back(Job{std::move(transactions), std::move(done), std::move(screen), {}});
     lane.count += 1;
   }
   ready_.notify_one();
@@ -84,7 +85,9 @@ bool VerifyPool::verify_chunk(Job& job) {
   const std::size_t to = std::min(job.transactions.size(), from + kChunk);
   job.verdicts.reserve(job.transactions.size());
   for (std::size_t i = from; i < to; ++i) {
-    job.verdicts.push_back(verify(std::move(job.transactions[i])));
+    Status screened = job.screen ? job.screen(i) : Status::ok();
+    job.verdicts.push_back(screened.is_ok() ? verify(std::move(job.transactions[i]))
+                                            : Result<VerifiedTransaction>(std::move(screened)));
   }
   return to == job.transactions.size();
 }

@@ -37,6 +37,10 @@ class VerifyPool {
   // Transactions a worker verifies before it looks for another source's work.
   static constexpr std::size_t kChunk = 16;
 
+  // Judges a job's transaction (by its index in the job) on the worker, just before its check:
+  // a refusal becomes its verdict, and the check is spared.
+  using Screen = std::function<Status(std::size_t index)>;
+
   // At most `queue_capacity` jobs wait in each lane.
   VerifyPool(std::string chain_id, std::size_t threads, std::size_t queue_capacity,
              std::size_t cache_entries);
@@ -45,7 +49,8 @@ class VerifyPool {
   VerifyPool& operator=(const VerifyPool&) = delete;
 
   // False when the lane is full: the caller reports overload, nothing was queued.
-  bool submit(Source source, std::vector<Bytes> transactions, Done done, bool urgent = false);
+  bool submit(Source source, std::vector<Bytes> transactions, Done done, bool urgent = false,
+              Screen screen = {});
   // Jobs waiting or under way.
   std::size_t queued() const;
   // Signatures checked (cache hits excluded), and transactions found in the cache.
@@ -56,6 +61,7 @@ class VerifyPool {
   struct Job {
     std::vector<Bytes> transactions;
     Done done;
+    Screen screen;                                      // may be empty
     std::vector<Result<VerifiedTransaction>> verdicts;  // of the transactions verified so far
   };
   // One lane's waiting jobs by source, and the sources whose turn is coming (a source a worker

@@ -161,6 +161,23 @@ TEST(IngressBreakerTest, AShortWindowTripsWithinMillisecondsOfAFlood) {
   EXPECT_LT(passed, 150u) << "a one-second window would have let about 1,000 in";
 }
 
+// Regression test: the clearing floor was worked out only at the trip and at each rise, 100 ms
+// apart. A trip on the flood's first few arrivals, too few of its 10x-fee part among them to
+// overrun the budget, left the floor at its start, and that part got in until the first rise:
+// about a hundred orders per `flood-100x` run.
+TEST(IngressBreakerTest, AFloorTooLowAtTheTripCatchesUpWithTheFloodWithinASlot) {
+  IngressBreaker breaker(short_window_options());
+  steady(breaker, 0, 30);
+  offer(breaker, 200, 30'000, 10);  // fee 1: trips with no fee class in use, the floor at 4
+  ASSERT_TRUE(breaker.state(30'009).tripped);
+  ASSERT_EQ(breaker.state(30'009).fee_floor, 4u);
+  EXPECT_EQ(offer(breaker, 200, 30'010, 10, false, 40), 200u) << "at or above the floor";
+  // The next slot (not a rise, which is 100 ms after the trip) prices the fee-40 part out.
+  EXPECT_EQ(breaker.state(30'020).fee_floor, 64u);
+  EXPECT_FALSE(breaker.admit(false, 40, 30'020));
+  EXPECT_TRUE(breaker.admit(false, 64, 30'020));
+}
+
 // An overloaded node reads what queued for it in lumps: 1.5x its baseline, taken in at once
 // every second, is 15x within 100 ms but not a flood. (No backlog grace here, which would
 // excuse the lumps after a long enough stall for another reason.)
@@ -336,12 +353,31 @@ TEST(IngressBreakerTest, AFloodThatPersistsKeepsItTrippedWithTheFloorSaturating)
   EXPECT_TRUE(breaker.admit(true, 0, 110'000));
 }
 
+TEST(IngressBreakerTest, AWaitingTransactionIsJudgedAgainWithoutCountingAsAnArrival) {
+  IngressBreaker breaker(breaker_options());
+  steady(breaker, 0, 30);
+  // Judging again never counts: far more re-judgements than a flood's arrivals trip nothing.
+  for (int i = 0; i < 10'000; ++i) ASSERT_TRUE(breaker.still_passes(false, 1, 30'000));
+  EXPECT_FALSE(breaker.state(30'000).tripped);
+  // Admitted as the flood begins, before the trip; by the time its check starts, it is tripped.
+  ASSERT_TRUE(breaker.admit(false, 1, 30'000));
+  offer(breaker, 3'000, 30'000, 100);
+  ASSERT_TRUE(breaker.state(30'099).tripped);
+  const std::uint64_t arrivals_per_s =
+      static_cast<std::uint64_t>(breaker.state(30'099).arrival_per_s);
+  EXPECT_FALSE(breaker.still_passes(false, 1, 30'099)) << "below the floor now";
+  EXPECT_TRUE(breaker.still_passes(false, 4, 30'099)) << "at the floor";
+  EXPECT_TRUE(breaker.still_passes(true, 0, 30'099)) << "a cancel";
+  EXPECT_EQ(static_cast<std::uint64_t>(breaker.state(30'099).arrival_per_s), arrivals_per_s);
+}
+
 TEST(IngressBreakerTest, MultipleZeroDisablesIt) {
   BreakerOptions options = breaker_options();
   options.multiple = 0;
   IngressBreaker breaker(options);
   EXPECT_EQ(offer(breaker, 100'000, 0, 100), 100'000u);
   EXPECT_FALSE(breaker.state(100).tripped);
+  EXPECT_TRUE(breaker.still_passes(false, 0, 100));
 }
 
 IngressOptions guard_options() {
@@ -402,16 +438,25 @@ TEST(IngressGuardTest, TrackedConnectionsAndAccountsStayWithinTheirBounds) {
   EXPECT_EQ(stats.bucket_evictions, 92u + 92u);
 }
 
-TEST(IngressGuardTest, ATrippedBreakerRefusesWithTheFloorWithoutChargingTheConnection) {
+// The guard's options with no limit per connection: only the breaker refuses.
+IngressOptions breaker_only_options() {
   IngressOptions options = guard_options();
   options.connection = {.rate_per_s = 1'000'000, .burst = 1'000'000};
-  IngressGuard guard(options);
-  // The node has been taking traffic without a silence (its first second is backlog, which
-  // counts nowhere), so a flood is held to the minimum baseline (20/s) x 10: it trips at 200
-  // arrivals within the window.
+  return options;
+}
+
+// The node's first second of arrivals on connection 7, all backlog (which counts nowhere): from
+// 1'000 on, a flood is held to the minimum baseline (20/s) x 10, and trips it at 200 arrivals
+// within the window.
+void take_first_second(IngressGuard& guard) {
   for (std::int64_t at : {0, 400, 800}) {
     ASSERT_TRUE(guard.admit_arrival(7, {false, 1}, at).status.is_ok());
   }
+}
+
+TEST(IngressGuardTest, ATrippedBreakerRefusesWithTheFloorWithoutChargingTheConnection) {
+  IngressGuard guard(breaker_only_options());
+  take_first_second(guard);
   std::size_t admitted = 0;
   for (int i = 0; i < 500; ++i) {
     admitted += guard.admit_arrival(7, {false, 1}, 1'000).status.is_ok() ? 1 : 0;
@@ -426,6 +471,31 @@ TEST(IngressGuardTest, ATrippedBreakerRefusesWithTheFloorWithoutChargingTheConne
   IngressStats stats = guard.stats(1'000);
   EXPECT_TRUE(stats.breaker.tripped);
   EXPECT_EQ(stats.refused_breaker, 302u);
+  EXPECT_EQ(stats.refused_connection, 0u);
+}
+
+// A transaction admitted at arrival just before the trip meets the breaker again when its
+// signature check is about to start: refused with the floor, counted as the breaker's, and not
+// charged to its connection or counted as a second arrival.
+TEST(IngressGuardTest, AWaitingTransactionMeetsTheBreakerAsItStandsWhenItsCheckStarts) {
+  IngressGuard guard(breaker_only_options());
+  take_first_second(guard);
+  const IngressClaim waiting{false, 1};
+  ASSERT_TRUE(guard.admit_arrival(7, waiting, 1'000).status.is_ok());
+  EXPECT_TRUE(guard.admit_waiting(waiting, 1'000).status.is_ok()) << "closed: it goes on";
+  for (int i = 0; i < 500; ++i) guard.admit_arrival(7, {false, 1}, 1'000);  // the flood
+  ASSERT_TRUE(guard.stats(1'000).breaker.tripped);
+  const std::uint64_t refused_before = guard.stats(1'000).refused_breaker;
+
+  IngressVerdict refused = guard.admit_waiting(waiting, 1'000);
+  EXPECT_EQ(refused.status.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(refused.status.reason(), "ingress_breaker");
+  EXPECT_EQ(refused.fee_floor, 4u);
+  EXPECT_EQ(guard.fee_floor(), 4u);
+  EXPECT_TRUE(guard.admit_waiting({true, 0}, 1'000).status.is_ok()) << "a cancel";
+  EXPECT_TRUE(guard.admit_waiting({false, 4}, 1'000).status.is_ok()) << "at the floor";
+  IngressStats stats = guard.stats(1'000);
+  EXPECT_EQ(stats.refused_breaker, refused_before + 1);
   EXPECT_EQ(stats.refused_connection, 0u);
 }
 

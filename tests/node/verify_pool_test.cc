@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
 #include <mutex>
 #include <tuple>
@@ -142,19 +143,23 @@ class Gate {
   std::once_flag opened_;
 };
 
+// Holds the pool's only worker in a job's done callback until `gate` opens; returns once it is
+// held, so that the jobs submitted next wait in the queue.
+void hold_the_worker(VerifyPool& pool, const Gate& gate) {
+  auto started = std::make_shared<std::promise<void>>();
+  ASSERT_TRUE(pool.submit(kSource, {signed_order(1).encode()}, [started, &gate](Verdicts) {
+    started->set_value();
+    gate.wait();
+  }));
+  ASSERT_EQ(started->get_future().wait_for(kPatience), std::future_status::ready);
+}
+
 TEST(NodeVerifyPoolTest, SubmitRefusesWhenTheQueueIsFull) {
-  std::promise<void> started;
   std::promise<Verdicts> second_done;
   bool third_ran = false;
   VerifyPool pool(kChain, 1, 1, 64);
-  Gate gate;  // destroyed (opened) before the pool
-
-  ASSERT_TRUE(pool.submit(kSource, {signed_order(1).encode()}, [&](Verdicts) {
-    started.set_value();
-    gate.wait();
-  }));
-  // The only worker now holds the first job, so the queue is empty again.
-  ASSERT_EQ(started.get_future().wait_for(kPatience), std::future_status::ready);
+  Gate gate;                    // destroyed (opened) before the pool
+  hold_the_worker(pool, gate);  // the only worker holds the first job: the queue is empty again
 
   exchange::Transaction second_tx = signed_order(2);
   ASSERT_TRUE(pool.submit(kSource, {second_tx.encode()},
@@ -211,14 +216,9 @@ std::vector<Bytes> transactions(std::size_t count) {
 std::vector<std::string> finish_order(
     const std::vector<std::tuple<std::string, VerifyPool::Source, std::size_t, bool>>& jobs) {
   Finishes finishes;
-  std::promise<void> started;
   VerifyPool pool(kChain, 1, 16, 64);
   Gate gate;  // destroyed (opened) before the pool
-  EXPECT_TRUE(pool.submit(kSource, transactions(1), [&](Verdicts) {
-    started.set_value();
-    gate.wait();
-  }));
-  EXPECT_EQ(started.get_future().wait_for(kPatience), std::future_status::ready);
+  hold_the_worker(pool, gate);
   for (const auto& [name, source, size, urgent] : jobs) {
     EXPECT_TRUE(pool.submit(source, transactions(size), finishes.record(name), urgent));
   }
@@ -245,6 +245,38 @@ TEST(NodeVerifyPoolTest, OneSourcesJobsFinishInOrderUrgentOnesFirst) {
                           {"cancel", 2, 1, true},
                           {"other", 3, 1, false}}),
             (std::vector<std::string>{"cancel", "other", "first", "second"}));
+}
+
+// The screen runs as each transaction's check is about to start, not when the job is queued: a
+// rule that changed while the job waited applies, and what it refuses is never checked.
+TEST(NodeVerifyPoolTest, AScreenJudgesEachTransactionAsItsCheckStartsAndSparesTheRefused) {
+  std::promise<Verdicts> screened_done;
+  std::atomic<bool> closed{false};
+  VerifyPool pool(kChain, 1, 16, 64);
+  Gate gate;  // destroyed (opened) before the pool
+  hold_the_worker(pool, gate);
+
+  exchange::Transaction kept = signed_order(2);
+  auto screen = [&closed](std::size_t index) {
+    return closed && index > 0 ? resource_exhausted("closed while it waited").with_reason("closed")
+                               : Status::ok();
+  };
+  ASSERT_TRUE(pool.submit(
+      kSource, {kept.encode(), with_bad_signature(signed_order(3)), signed_order(4).encode()},
+      [&](Verdicts verdicts) { screened_done.set_value(std::move(verdicts)); }, false, screen));
+  closed = true;  // after the job was queued, before its checks
+  gate.open();
+  auto done = screened_done.get_future();
+  ASSERT_EQ(done.wait_for(kPatience), std::future_status::ready);
+  Verdicts verdicts = done.get();
+  ASSERT_EQ(verdicts.size(), 3u);
+  ASSERT_TRUE(verdicts[0].is_ok());
+  EXPECT_EQ(verdicts[0]->id, kept.id());
+  for (std::size_t i : {1u, 2u}) {
+    ASSERT_FALSE(verdicts[i].is_ok());
+    EXPECT_EQ(verdicts[i].status().reason(), "closed") << "the screen's answer, unchecked: " << i;
+  }
+  EXPECT_EQ(pool.verifications(), 2u) << "the held job's and the one kept";
 }
 
 }  // namespace
