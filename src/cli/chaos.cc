@@ -1,7 +1,6 @@
 #include "cli/chaos.h"
 
 #include <signal.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -70,10 +69,8 @@ class Injector {
   }
 
   void start(const std::vector<std::uint32_t>& validators) {
-    LocalnetStartOptions start;
-    start.dir = net_.dir().string();
+    LocalnetStartOptions start = net_.start_options();
     start.only = validators;
-    start.exit_with = ::getpid();  // as the scratch localnet started them
     report("start", localnet_start(start, log_));
   }
 

@@ -102,10 +102,7 @@ Status ScratchLocalnet::launch(const ScratchLocalnetOptions& options) {
   if (options.relay_peers) BALLAST_RETURN_IF_ERROR(route_peers_through_relay(base_port));
   if (!options.ingress_breaker) BALLAST_RETURN_IF_ERROR(turn_ingress_breakers_off());
   started_ = true;
-  LocalnetStartOptions start;
-  start.dir = dir_.string();
-  start.binary = options.binary;
-  start.exit_with = ::getpid();  // never outlive this command, however it ends
+  LocalnetStartOptions start = start_options();
   if (options.byzantine) {
     for (std::uint32_t i = 0; i < options.validators; ++i) {
       if (i != *options.byzantine) start.only.push_back(i);
@@ -117,6 +114,13 @@ Status ScratchLocalnet::launch(const ScratchLocalnetOptions& options) {
   BALLAST_RETURN_IF_ERROR(localnet_start(start, log));
   BALLAST_ASSIGN_OR_RETURN(target_, loadgen::read_localnet(dir_.string()));
   return wait_until_finalizing(target_.nodes);
+}
+
+LocalnetStartOptions ScratchLocalnet::start_options() const {
+  LocalnetStartOptions start;
+  start.dir = dir_.string();
+  start.exit_with = ::getpid();  // never outlive this command, however it ends
+  return start;
 }
 
 Status ScratchLocalnet::edit_config(std::uint32_t validator,

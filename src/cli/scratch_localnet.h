@@ -14,6 +14,7 @@
 
 #include "base/status.h"
 #include "cli/fault_relay.h"
+#include "cli/localnet.h"
 #include "loadgen/loadgen.h"
 
 namespace ballast::cli {
@@ -23,7 +24,6 @@ struct ScratchLocalnetOptions {
   std::uint32_t traders = 2'000;
   std::uint16_t base_port = 0;  // 0: the first free block from 24000 up
   std::string dir;              // empty: a fresh directory under the system's temporary directory
-  std::string binary;           // empty: this very program
   bool keep = false;     // leave a scratch directory behind (the validators are stopped anyway)
   bool breakers = true;  // false: the genesis turns every market's circuit breakers off
   // false: every validator's ingress breaker off (`ingress.breaker_multiple` 0).
@@ -49,6 +49,9 @@ class ScratchLocalnet {
   bool kept() const { return !remove_; }
   // The relay between the validators, with relay_peers; null otherwise.
   FaultRelay* relay() const { return relay_.get(); }
+  // How its validators are started: in its directory, each stopping by itself once this process
+  // has exited. Whoever restarts one (a fault injector) starts it the same way.
+  LocalnetStartOptions start_options() const;
 
  private:
   ScratchLocalnet(std::filesystem::path dir, bool remove, std::uint32_t validators)
