@@ -215,12 +215,16 @@ bool IngressBreaker::admit(bool is_cancel, std::uint64_t fee, std::int64_t now_m
     calm_steps_ = 0;
     trips_ += 1;
   }
-  return !tripped() || is_cancel || fee >= fee_floor_;
+  return passes(is_cancel, fee);
 }
 
 bool IngressBreaker::still_passes(bool is_cancel, std::uint64_t fee, std::int64_t now_ms) {
   if (options_.multiple == 0) return true;
   advance(now_ms);
+  return passes(is_cancel, fee);
+}
+
+bool IngressBreaker::passes(bool is_cancel, std::uint64_t fee) const {
   return !tripped() || is_cancel || fee >= fee_floor_;
 }
 

@@ -176,6 +176,7 @@ class IngressBreaker {
   void finish_slot();
   void on_slot_while_tripped();
   bool tripped() const { return fee_floor_ > 0; }
+  bool passes(bool is_cancel, std::uint64_t fee) const;  // by the breaker as it stands
   std::uint64_t window_arrivals() const;
   bool confirmed_over_last_second(std::int64_t now_ms) const;
   double current_rate() const;
