@@ -7,6 +7,10 @@
 // that sends thousands of cancels delays another client's cancel by about one chunk, not by its
 // whole backlog. A source's jobs of one lane finish in the order it submitted them, so each
 // client's own order holds (node/verify_lanes.h); across sources nothing was ordered anyway.
+//
+// A job may carry a screen, which each of its transactions meets on the worker just before its
+// check: the API's ordinary jobs meet the ingress breaker again there, so that what waited
+// while the breaker tripped is refused unchecked (node/ingress_guard.h).
 #pragma once
 
 #include <condition_variable>
