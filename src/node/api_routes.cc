@@ -98,13 +98,17 @@ struct CheckedEntry {
   std::size_t position = 0;  // in its request
   Hash256 id;
   ClaimedTransaction claimed;
+  // The breaker's floor when it arrived; 0: the breaker was closed.
+  std::uint64_t floor_at_arrival = 0;
   // The breaker was tripped when it arrived: the node sheds cancels that can only fail.
   app::CancelCheck cancel_check = app::CancelCheck::kNone;
-};
 
-app::CancelCheck cancel_check_for(const IngressVerdict& arrival) {
-  return arrival.fee_floor > 0 ? app::CancelCheck::kRefuseFutile : app::CancelCheck::kNone;
-}
+  void arrived(const IngressVerdict& arrival) {
+    floor_at_arrival = arrival.fee_floor;
+    cancel_check =
+        arrival.fee_floor > 0 ? app::CancelCheck::kRefuseFutile : app::CancelCheck::kNone;
+  }
+};
 
 // The answer for a transaction whose verification failed, or whose account (now proven) is over
 // its budget; nothing when it may go on to the core.
@@ -128,12 +132,15 @@ std::optional<ApiResponse> refusal_after_verification(const Result<VerifiedTrans
   return ingress_refusal(account, entry.id);
 }
 
-// For a job in the ordinary lane: each transaction meets the breaker again as its check is
-// about to start (IngressGuard::admit_waiting), so what arrived just before a trip and waited
-// is refused rather than verified, gossiped and verified again on every other validator.
-VerifyPool::Screen breaker_screen(IngressGuard& ingress, std::vector<IngressClaim> claims) {
-  return [&ingress, claims = std::move(claims)](std::size_t index) {
-    return ingress.admit_waiting(claims.at(index), monotonic_ms()).status;
+// For a job in the ordinary lane: what passed the breaker while it was closed meets it again as
+// its check is about to start (IngressGuard::admit_waiting), so what arrived just before a trip
+// and waited is refused rather than verified, gossiped and verified again on every validator.
+VerifyPool::Screen breaker_screen(IngressGuard& ingress,
+                                  std::shared_ptr<const std::vector<CheckedEntry>> entries) {
+  return [&ingress, entries = std::move(entries)](std::size_t index) {
+    const CheckedEntry& entry = entries->at(index);
+    return ingress.admit_waiting(entry.claimed.claim, entry.floor_at_arrival, monotonic_ms())
+        .status;
   };
 }
 
@@ -266,7 +273,7 @@ void ApiRoutes::submit(const ApiRequest& request, ApiHandlers::Reply reply) {
     metrics_.transactions_rejected.add(arrival.status.reason());
     return reply(ingress_refusal(arrival, id));
   }
-  entry.cancel_check = cancel_check_for(arrival);
+  entry.arrived(arrival);
   const std::optional<std::int64_t> deadline_ms =
       wait_ms ? std::optional(wall_clock_ms() + *wait_ms) : std::nullopt;
   const bool urgent = lanes_.choose_urgent(entry.claimed.sender, entry.claimed.claim.is_cancel);
@@ -297,7 +304,8 @@ void ApiRoutes::submit(const ApiRequest& request, ApiHandlers::Reply reply) {
     lanes_.release(in_lane);
   };
   VerifyPool::Screen screen =
-      urgent ? VerifyPool::Screen{} : breaker_screen(ingress_, {entry.claimed.claim});
+      urgent ? VerifyPool::Screen{}
+             : breaker_screen(ingress_, std::make_shared<std::vector<CheckedEntry>>(1, entry));
   if (!verify_pool_.submit(request.connection_id, std::move(job), std::move(on_verified), urgent,
                            std::move(screen))) {
     lanes_.release(in_lane);
@@ -360,7 +368,7 @@ void ApiRoutes::submit_batch(const ApiRequest& request, ApiHandlers::Reply reply
           arrival.fee_floor);
       continue;
     }
-    entry.cancel_check = cancel_check_for(arrival);
+    entry.arrived(arrival);
     // Never ahead of its sender's earlier transactions, in this batch or still being verified
     // from an earlier request (node/verify_lanes.h).
     BatchPart& part = lanes_.choose_urgent(entry.claimed.sender, entry.claimed.claim.is_cancel)
@@ -425,14 +433,11 @@ void ApiRoutes::refuse_futile_cancels(const app::ExchangeApplication& applicatio
 void ApiRoutes::verify_part(VerifyPool::Source source, std::shared_ptr<BatchAnswers> answers,
                             BatchPart part, bool urgent) {
   std::vector<PublicKey> waiting;  // an ordinary part's senders, waiting in the lanes
-  std::vector<IngressClaim> claims;
   for (const CheckedEntry& entry : part.entries) {
     if (!urgent && entry.claimed.sender) waiting.push_back(*entry.claimed.sender);
-    claims.push_back(entry.claimed.claim);
   }
-  VerifyPool::Screen screen =
-      urgent ? VerifyPool::Screen{} : breaker_screen(ingress_, std::move(claims));
   auto entries = std::make_shared<std::vector<CheckedEntry>>(std::move(part.entries));
+  VerifyPool::Screen screen = urgent ? VerifyPool::Screen{} : breaker_screen(ingress_, entries);
   auto refuse_overloaded = [this, answers](const std::vector<CheckedEntry>& refused) {
     for (const CheckedEntry& entry : refused) {
       metrics_.transactions_rejected.add("overloaded");

@@ -268,9 +268,12 @@ IngressVerdict IngressGuard::admit_arrival(std::uint64_t connection, const Ingre
   return {Status::ok(), floor};
 }
 
-IngressVerdict IngressGuard::admit_waiting(const IngressClaim& claim, std::int64_t now_ms) {
+IngressVerdict IngressGuard::admit_waiting(const IngressClaim& claim,
+                                           std::uint64_t floor_at_arrival, std::int64_t now_ms) {
   std::lock_guard lock(mutex_);
-  if (!breaker_.still_passes(claim.is_cancel, claim.fee, now_ms)) return breaker_refusal(claim);
+  if (floor_at_arrival == 0 && !breaker_.still_passes(claim.is_cancel, claim.fee, now_ms)) {
+    return breaker_refusal(claim);
+  }
   return {Status::ok(), breaker_.fee_floor()};
 }
 

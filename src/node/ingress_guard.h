@@ -245,9 +245,12 @@ struct IngressStats {
 // - admit_arrival, before the signature check (cheap, so a flood is refused before it costs a
 //   verification): the breaker, and the connection's bucket (cancels use their own bucket
 //   there, because an unverified "cancel" is only a claim and must not be a free pass).
-// - admit_waiting, when its signature check is about to start: the breaker again, as it stands
-//   now. A flood's first transactions arrive before it trips and queue for verification; judged
-//   again they are refused, not checked, gossiped and checked again on every other validator.
+// - admit_waiting, when its signature check is about to start: if the breaker was closed when
+//   the transaction arrived (`floor_at_arrival` 0), the breaker again, as it stands now. A
+//   flood's first transactions arrive before it trips and queue for verification; judged again
+//   they are refused, not checked, gossiped and checked again on every other validator. What
+//   passed the breaker already tripped paid the floor it asked and is not judged again: the
+//   floor may since have risen because of that very fee (the clearing floor counts it).
 // - admit_verified, once the signature proves the sender: the account's bucket. Charging an
 //   account only after that means nobody can drain someone else's budget. Cancels are exempt
 //   (they are signed, pay a fee, and the mempool bounds each sender's pending ones).
@@ -257,7 +260,8 @@ class IngressGuard {
   explicit IngressGuard(IngressOptions options);
   IngressVerdict admit_arrival(std::uint64_t connection, const IngressClaim& claim,
                                std::int64_t now_ms);
-  IngressVerdict admit_waiting(const IngressClaim& claim, std::int64_t now_ms);
+  IngressVerdict admit_waiting(const IngressClaim& claim, std::uint64_t floor_at_arrival,
+                               std::int64_t now_ms);
   IngressVerdict admit_verified(const PublicKey& account, bool is_cancel, std::int64_t now_ms);
   IngressStats stats(std::int64_t now_ms);
   std::uint64_t fee_floor();  // as of the last check: 0 while the breaker is closed

@@ -482,21 +482,45 @@ TEST(IngressGuardTest, AWaitingTransactionMeetsTheBreakerAsItStandsWhenItsCheckS
   take_first_second(guard);
   const IngressClaim waiting{false, 1};
   ASSERT_TRUE(guard.admit_arrival(7, waiting, 1'000).status.is_ok());
-  EXPECT_TRUE(guard.admit_waiting(waiting, 1'000).status.is_ok()) << "closed: it goes on";
+  EXPECT_TRUE(guard.admit_waiting(waiting, 0, 1'000).status.is_ok()) << "closed: it goes on";
   for (int i = 0; i < 500; ++i) guard.admit_arrival(7, {false, 1}, 1'000);  // the flood
   ASSERT_TRUE(guard.stats(1'000).breaker.tripped);
   const std::uint64_t refused_before = guard.stats(1'000).refused_breaker;
 
-  IngressVerdict refused = guard.admit_waiting(waiting, 1'000);
+  IngressVerdict refused = guard.admit_waiting(waiting, 0, 1'000);
   EXPECT_EQ(refused.status.code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(refused.status.reason(), "ingress_breaker");
   EXPECT_EQ(refused.fee_floor, 4u);
   EXPECT_EQ(guard.fee_floor(), 4u);
-  EXPECT_TRUE(guard.admit_waiting({true, 0}, 1'000).status.is_ok()) << "a cancel";
-  EXPECT_TRUE(guard.admit_waiting({false, 4}, 1'000).status.is_ok()) << "at the floor";
+  EXPECT_TRUE(guard.admit_waiting({true, 0}, 0, 1'000).status.is_ok()) << "a cancel";
+  EXPECT_TRUE(guard.admit_waiting({false, 4}, 0, 1'000).status.is_ok()) << "at the floor";
   IngressStats stats = guard.stats(1'000);
   EXPECT_EQ(stats.refused_breaker, refused_before + 1);
   EXPECT_EQ(stats.refused_connection, 0u);
+}
+
+// Regression test: what passed the breaker already tripped (it outbid the floor) was judged
+// again as its check started, against a floor its own fee may have lifted since: with a small
+// baseline two payers were enough to price themselves out (ApiIngressTest failed so, now and
+// then). Only what passed a closed breaker is judged again.
+TEST(IngressGuardTest, WhatPassedTheTrippedBreakerIsNotJudgedAgain) {
+  IngressOptions options = breaker_only_options();
+  options.breaker.min_baseline_per_s = 1;  // the clearing budget: 1 non-cancel per window
+  IngressGuard guard(options);
+  take_first_second(guard);
+  for (int i = 0; i < 500; ++i) guard.admit_arrival(7, {false, 1}, 1'000);  // the flood, fee 1
+  ASSERT_EQ(guard.stats(1'000).breaker.fee_floor, 4u);
+  const IngressClaim payer{false, 1'000'000};
+  IngressVerdict first = guard.admit_arrival(8, payer, 1'050);
+  ASSERT_TRUE(first.status.is_ok());
+  ASSERT_EQ(first.fee_floor, 4u);
+  ASSERT_TRUE(guard.admit_arrival(9, payer, 1'050).status.is_ok());
+  // The next slot is still hot: the two payers overrun the budget and lift the floor past them.
+  ASSERT_GT(guard.stats(1'100).breaker.fee_floor, payer.fee);
+  EXPECT_TRUE(guard.admit_waiting(payer, first.fee_floor, 1'100).status.is_ok())
+      << "it paid what the tripped breaker asked when it arrived";
+  EXPECT_EQ(guard.admit_waiting(payer, 0, 1'100).status.reason(), "ingress_breaker")
+      << "had it arrived before the trip, it would meet the floor of now";
 }
 
 }  // namespace
