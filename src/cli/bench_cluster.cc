@@ -219,9 +219,9 @@ Result<double> search_peak(double ceiling,
     rate *= kSearchFactor;
   }
   if (first_bad && last_good > 0) {
-    // Whether it is sustained or not, `sustains` has kept its finalized rate if it counts.
-    BALLAST_ASSIGN_OR_RETURN(bool halfway_sustained, sustains((last_good + *first_bad) / 2));
-    (void)halfway_sustained;
+    // Sustained or not, it only matters through `peak`, which `sustains` keeps.
+    Result<bool> halfway = sustains((last_good + *first_bad) / 2);
+    if (!halfway.is_ok()) return halfway.status();
   }
   if (peak == 0) return failed_precondition("the network sustained none of the offered rates");
   return peak;

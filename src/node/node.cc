@@ -277,6 +277,25 @@ Status Validator::start() {
   return Status::ok();
 }
 
+// Sets `stop` once process `pid` has exited (at once if it already has), watching it through
+// `watch`: a pidfd turns readable when its process exits.
+void stop_once_exited(int pid, boost::asio::posix::stream_descriptor& watch,
+                      std::atomic<bool>& stop) {
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {
+    spdlog::info("process {} is gone: stopping", pid);
+    stop = true;
+    return;
+  }
+  watch.assign(pidfd);
+  watch.async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                   [&stop, pid](const boost::system::error_code& error) {
+                     if (error) return;
+                     spdlog::info("process {} exited: stopping", pid);
+                     stop = true;
+                   });
+}
+
 void Validator::run_until_signal() {
   std::atomic<bool> stop{false};
   boost::asio::signal_set signals(io_, SIGINT, SIGTERM);
@@ -284,23 +303,8 @@ void Validator::run_until_signal() {
     if (!error) spdlog::info("signal {}: stopping", signal);
     stop = true;
   });
-  // A pidfd turns readable once its process has exited.
   boost::asio::posix::stream_descriptor started_by(io_);
-  if (exit_with_) {
-    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, *exit_with_, 0));
-    if (pidfd < 0) {
-      spdlog::info("process {} is gone: stopping", *exit_with_);
-      stop = true;
-    } else {
-      started_by.assign(pidfd);
-      started_by.async_wait(boost::asio::posix::stream_descriptor::wait_read,
-                            [&stop, pid = *exit_with_](const boost::system::error_code& error) {
-                              if (error) return;
-                              spdlog::info("process {} exited: stopping", pid);
-                              stop = true;
-                            });
-    }
-  }
+  if (exit_with_) stop_once_exited(*exit_with_, started_by, stop);
   // Clients get threads of their own: a flood of requests never delays a peer's votes.
   std::vector<std::thread> threads;
   auto run_threads = [&threads](boost::asio::io_context& io, std::size_t count,
