@@ -103,8 +103,16 @@ std::uint64_t IngressBreaker::window_arrivals() const {
   return total;
 }
 
+// The moving average starts from zero, so early on it is that zero's weight too low: divided by
+// the weight its history has, it is the mean rate of what it has seen so far. Without this a
+// fresh node's baseline stays under the minimum for about half a window (10 s by default)
+// whatever its traffic, and a stall's lump there looked like a flood.
+double IngressBreaker::baseline_rate() const {
+  return history_weight_ > 0 ? baseline_per_s_ / history_weight_ : 0.0;
+}
+
 double IngressBreaker::effective_baseline_per_s() const {
-  return std::max(baseline_per_s_, static_cast<double>(options_.min_baseline_per_s));
+  return std::max(baseline_rate(), static_cast<double>(options_.min_baseline_per_s));
 }
 
 double IngressBreaker::threshold_per_s() const {
@@ -120,8 +128,12 @@ void IngressBreaker::advance(std::int64_t now_ms) {
   while (*slot_ < slot) {
     if (!tripped() && window_arrivals() == 0) {
       // Quiet and closed: only the baseline changes, decaying towards zero, in closed form.
-      const double keep = 1.0 - baseline_weight();
-      baseline_per_s_ *= std::pow(keep, static_cast<double>(slot - *slot_));
+      const double kept = std::pow(1.0 - baseline_weight(), static_cast<double>(slot - *slot_));
+      baseline_per_s_ *= kept;
+      if (history_weight_ > 0) {
+        history_weight_ = 1.0 - (1.0 - history_weight_) * kept;
+        history_ms_ = std::min(history_ms_ + (slot - *slot_) * slot_ms_, kBreakerWarmUpMs);
+      }
       slot_ = slot;
       return;
     }
@@ -135,8 +147,11 @@ void IngressBreaker::advance(std::int64_t now_ms) {
 void IngressBreaker::finish_slot() {
   slot_ = *slot_ + 1;
   std::uint64_t& leaving = slots_[*slot_ % kBreakerSlots];
-  if (!tripped()) {
+  // History starts with the first slot that held a counted arrival, not with the node.
+  if (!tripped() && (history_weight_ > 0 || leaving > 0)) {
     baseline_per_s_ += (rate_of(leaving, slot_ms_) - baseline_per_s_) * baseline_weight();
+    history_weight_ += (1.0 - history_weight_) * baseline_weight();
+    history_ms_ = std::min(history_ms_ + slot_ms_, kBreakerWarmUpMs);
   }
   leaving = 0;
   std::fill(std::begin(fee_classes_[*slot_ % kBreakerSlots]),
@@ -209,7 +224,8 @@ bool IngressBreaker::admit(bool is_cancel, std::uint64_t fee, std::int64_t now_m
         static_cast<std::size_t>(std::bit_width(fee / options_.fee_floor_start)) - 1;
     fee_classes_[*slot_ % kBreakerSlots][fee_class] += 1;
   }
-  if (!tripped() && current_rate() >= threshold_per_s() && confirmed_over_last_second(now_ms)) {
+  if (!tripped() && warmed_up() && current_rate() >= threshold_per_s() &&
+      confirmed_over_last_second(now_ms)) {
     tripped_at_slot_ = *slot_;
     fee_floor_ = clearing_floor();
     calm_steps_ = 0;
@@ -234,7 +250,7 @@ BreakerState IngressBreaker::state(std::int64_t now_ms) {
   state.tripped = tripped();
   state.fee_floor = fee_floor_;
   state.arrival_per_s = current_rate();
-  state.baseline_per_s = baseline_per_s_;
+  state.baseline_per_s = baseline_rate();
   state.threshold_per_s = threshold_per_s();
   state.trips = trips_;
   return state;

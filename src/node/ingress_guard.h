@@ -113,6 +113,10 @@ struct BreakerOptions {
   bool operator==(const BreakerOptions&) const = default;
 };
 
+// The history a breaker needs before it may trip: with less, it has no rate to judge a jump
+// against, and one that tripped would freeze its baseline near zero and stay tripped for as long
+// as the traffic lasts (a validator restarted into a busy network refused every order).
+inline constexpr std::int64_t kBreakerWarmUpMs = 1'000;
 // Slots of the current window: the rate's resolution.
 inline constexpr std::int64_t kBreakerSlots = 10;
 // Fee classes of the breaker's histogram: class n holds fees in [start x 2^n, start x 2^(n+1)),
@@ -134,7 +138,9 @@ struct BreakerState {
 // - The current rate is the arrivals of the last `current_window_ms` (in kBreakerSlots slots).
 //   The baseline is an exponentially weighted rate with time constant `baseline_window_ms`,
 //   fed each slot as it leaves the current window (so it is the rate before the window), and
-//   only while the breaker is closed.
+//   only while the breaker is closed. It starts with the first counted arrival and is corrected
+//   for that start: until it has a whole window of history it is the mean rate since then, not
+//   that mean pulled towards zero. It never trips before it has kBreakerWarmUpMs of history.
 // - It trips when the current rate reaches `multiple` x max(baseline, min_baseline_per_s), and
 //   the rate over the last second (counted apart, in ten 100 ms slots) reaches
 //   `confirm_multiple` x the same (0: no such check). A short current window catches a flood
@@ -176,12 +182,14 @@ class IngressBreaker {
   void finish_slot();
   void on_slot_while_tripped();
   bool tripped() const { return fee_floor_ > 0; }
+  bool warmed_up() const { return history_ms_ >= kBreakerWarmUpMs; }
   bool passes(bool is_cancel, std::uint64_t fee) const;  // by the breaker as it stands
   std::uint64_t window_arrivals() const;
   bool confirmed_over_last_second(std::int64_t now_ms) const;
   double current_rate() const;
   double baseline_weight() const;
   double rate_of(std::uint64_t arrivals, std::int64_t window_ms) const;
+  double baseline_rate() const;             // the moving average, corrected for its start
   double effective_baseline_per_s() const;  // the baseline, never below the minimum
   double threshold_per_s() const;
   std::uint64_t clearing_floor() const;
@@ -194,7 +202,9 @@ class IngressBreaker {
   // Non-cancel arrivals paying at least the floor's start, per slot and fee class.
   std::uint32_t fee_classes_[kBreakerSlots][kFeeClasses] = {};
   std::optional<std::int64_t> slot_;  // the current slot number (now_ms / slot_ms_)
-  double baseline_per_s_ = 0;
+  double baseline_per_s_ = 0;         // the moving average, from 0 at the first counted arrival
+  double history_weight_ = 0;         // the weight in it of what was fed, against that starting 0
+  std::int64_t history_ms_ = 0;       // how long it has been fed, up to kBreakerWarmUpMs
   std::int64_t tripped_at_slot_ = 0;
   std::uint64_t fee_floor_ = 0;  // never below fee_floor_start (> 0) while tripped, 0 while closed
   std::uint64_t calm_steps_ = 0;

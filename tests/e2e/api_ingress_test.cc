@@ -163,8 +163,12 @@ TEST(ApiIngressTest, AFloodIsRefusedWithTheFeeFloorWhileCancelsAndPayersPass) {
   EXPECT_EQ(string_field(ingress_status(net), "state"), "open");
   OrderSigner signer(net);
   expect_account_budget(net, signer);
-  // The flood comes once the backlog grace of the node's first arrivals (300 ms) is over.
+  // The flood comes once the backlog grace of the node's first arrivals (300 ms) is over, and the
+  // breaker has the second of history it needs to judge a jump: one arrival, then quiet.
   std::this_thread::sleep_for(500ms);
+  HttpReply cancel = submit(net.api_port(0), signer.cancel(0, by_client_id(103)));
+  EXPECT_EQ(cancel.status, 202u) << cancel.text;
+  std::this_thread::sleep_for(1'500ms);
   expect_flood_refused(net, signer);
   expect_cancels_and_payers_admitted(net, signer);
   expect_futile_cancels_spared_the_check(net, signer);

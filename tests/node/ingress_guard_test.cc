@@ -108,13 +108,13 @@ TEST(IngressBreakerTest, SteadyLoadAndItsGradualRiseNeverTrip) {
 TEST(IngressBreakerTest, AnIdleNodeIsNotTrippedByABurstBelowTheMinimumBaseline) {
   IngressBreaker breaker(breaker_options());
   // A trickle (no silence of 500 ms, so only its first second is backlog), then a burst.
-  for (std::int64_t at : {0, 400, 800}) EXPECT_TRUE(breaker.admit(false, 1, at));
+  for (std::int64_t at = 0; at < 4'000; at += 400) EXPECT_TRUE(breaker.admit(false, 1, at));
   // min_baseline 20/s x 10 = 200/s: a burst of 150 at once is allowed.
-  EXPECT_EQ(offer(breaker, 150, 1'000, 10), 150u);
-  EXPECT_FALSE(breaker.state(1'010).tripped);
-  // One of 250 is not: it trips at the 200th arrival within the window.
-  EXPECT_EQ(offer(breaker, 100, 1'020, 10), 49u);
-  EXPECT_TRUE(breaker.state(1'030).tripped);
+  EXPECT_EQ(offer(breaker, 150, 4'000, 10), 150u);
+  EXPECT_FALSE(breaker.state(4'010).tripped);
+  // One of 250 is not: with the trickle's last two, it trips at the 200th arrival in the window.
+  EXPECT_EQ(offer(breaker, 100, 4'020, 10), 47u);
+  EXPECT_TRUE(breaker.state(4'030).tripped);
 }
 
 // What queued while the node took nothing (it was starting, stopped or unreachable) arrives at
@@ -195,6 +195,40 @@ TEST(IngressBreakerTest, ShortWindowLumpsAreConfirmedOverTheLastSecond) {
   IngressBreaker unconfirmed(options);
   steady(unconfirmed, 0, 30);
   EXPECT_LT(offer(unconfirmed, 150, 31'000, 5), 150u) << "an unconfirmed window trips on it";
+}
+
+// Regression test: the baseline, a moving average over 20 s that started from zero, stayed under
+// the minimum (50/s) for the first ten seconds or so of a fresh network whatever its traffic. At
+// `make demo`'s 125/s per validator a stall's lump of half a second's arrivals then tripped it,
+// and it refused the demo's orders for seconds.
+TEST(IngressBreakerTest, AFreshNodesBaselineIsTheRateItHasSeenSoFar) {
+  IngressBreaker breaker(BreakerOptions{});
+  offer(breaker, 500, 0, 4'000);  // 125/s for 4 s, the first 300 ms of it backlog
+  EXPECT_NEAR(breaker.state(4'000).baseline_per_s, 125.0, 5.0);
+  // A 450 ms stall (short of the quiet gap), then what queued in it, in one lump.
+  EXPECT_EQ(offer(breaker, 60, 4'450, 5), 60u);
+  offer(breaker, 125, 4'455, 1'000);
+  EXPECT_EQ(breaker.state(5'455).trips, 0u);
+  // Ten times the rate seen so far is still a flood.
+  EXPECT_LT(offer(breaker, 2'000, 5'455, 100), 1'000u);
+  EXPECT_TRUE(breaker.state(5'555).tripped);
+}
+
+// Regression test: a breaker with no history took the minimum (50/s) as its baseline, so a
+// validator restarted into a network busier than 10x that tripped at once, froze that baseline
+// and stayed tripped for as long as the traffic lasted, refusing every order but cancels.
+TEST(IngressBreakerTest, AValidatorRestartedIntoHeavyTrafficLearnsItInsteadOfTripping) {
+  for (std::size_t per_s : {600u, 1'000u, 5'000u}) {
+    IngressBreaker breaker(BreakerOptions{});
+    EXPECT_EQ(offer(breaker, per_s * 30, 0, 30'000), per_s * 30) << per_s << "/s";
+    BreakerState state = breaker.state(30'000);
+    EXPECT_EQ(state.trips, 0u) << per_s << "/s";
+    EXPECT_NEAR(state.baseline_per_s, static_cast<double>(per_s),
+                0.05 * static_cast<double>(per_s));
+    // A flood after the first second of history is judged against it.
+    EXPECT_LT(offer(breaker, per_s * 2, 30'000, 100), per_s * 2) << per_s << "/s";
+    EXPECT_TRUE(breaker.state(30'100).tripped) << per_s << "/s";
+  }
 }
 
 TEST(IngressBreakerTest, AQuietGapOfZeroTakesNothingAsBacklog) {
@@ -445,32 +479,33 @@ IngressOptions breaker_only_options() {
   return options;
 }
 
-// The node's first second of arrivals on connection 7, all backlog (which counts nowhere): from
-// 1'000 on, a flood is held to the minimum baseline (20/s) x 10, and trips it at 200 arrivals
-// within the window.
-void take_first_second(IngressGuard& guard) {
-  for (std::int64_t at : {0, 400, 800}) {
+// The node's first second of arrivals on connection 7, all backlog (which counts nowhere), then a
+// trickle every 400 ms that gives the breaker the history it needs before it may trip. From
+// 4'000 on, a flood is held to the minimum baseline (20/s) x 10: with the trickle's last two in
+// the window, it trips at its 198th arrival.
+void warm_up(IngressGuard& guard) {
+  for (std::int64_t at = 0; at < 4'000; at += 400) {
     ASSERT_TRUE(guard.admit_arrival(7, {false, 1}, at).status.is_ok());
   }
 }
 
 TEST(IngressGuardTest, ATrippedBreakerRefusesWithTheFloorWithoutChargingTheConnection) {
   IngressGuard guard(breaker_only_options());
-  take_first_second(guard);
+  warm_up(guard);
   std::size_t admitted = 0;
   for (int i = 0; i < 500; ++i) {
-    admitted += guard.admit_arrival(7, {false, 1}, 1'000).status.is_ok() ? 1 : 0;
+    admitted += guard.admit_arrival(7, {false, 1}, 4'000).status.is_ok() ? 1 : 0;
   }
-  EXPECT_EQ(admitted, 199u);
-  IngressVerdict refused = guard.admit_arrival(7, {false, 1}, 1'000);
+  EXPECT_EQ(admitted, 197u);
+  IngressVerdict refused = guard.admit_arrival(7, {false, 1}, 4'000);
   EXPECT_EQ(refused.status.code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(refused.status.reason(), "ingress_breaker");
   EXPECT_EQ(refused.fee_floor, 4u);
-  EXPECT_TRUE(guard.admit_arrival(7, {true, 0}, 1'000).status.is_ok()) << "a cancel";
-  EXPECT_TRUE(guard.admit_arrival(7, {false, 4}, 1'000).status.is_ok()) << "at the floor";
-  IngressStats stats = guard.stats(1'000);
+  EXPECT_TRUE(guard.admit_arrival(7, {true, 0}, 4'000).status.is_ok()) << "a cancel";
+  EXPECT_TRUE(guard.admit_arrival(7, {false, 4}, 4'000).status.is_ok()) << "at the floor";
+  IngressStats stats = guard.stats(4'000);
   EXPECT_TRUE(stats.breaker.tripped);
-  EXPECT_EQ(stats.refused_breaker, 302u);
+  EXPECT_EQ(stats.refused_breaker, 304u);
   EXPECT_EQ(stats.refused_connection, 0u);
 }
 
@@ -479,47 +514,49 @@ TEST(IngressGuardTest, ATrippedBreakerRefusesWithTheFloorWithoutChargingTheConne
 // charged to its connection or counted as a second arrival.
 TEST(IngressGuardTest, AWaitingTransactionMeetsTheBreakerAsItStandsWhenItsCheckStarts) {
   IngressGuard guard(breaker_only_options());
-  take_first_second(guard);
+  warm_up(guard);
   const IngressClaim waiting{false, 1};
-  ASSERT_TRUE(guard.admit_arrival(7, waiting, 1'000).status.is_ok());
-  EXPECT_TRUE(guard.admit_waiting(waiting, 0, 1'000).status.is_ok()) << "closed: it goes on";
-  for (int i = 0; i < 500; ++i) guard.admit_arrival(7, {false, 1}, 1'000);  // the flood
-  ASSERT_TRUE(guard.stats(1'000).breaker.tripped);
-  const std::uint64_t refused_before = guard.stats(1'000).refused_breaker;
+  ASSERT_TRUE(guard.admit_arrival(7, waiting, 4'000).status.is_ok());
+  EXPECT_TRUE(guard.admit_waiting(waiting, 0, 4'000).status.is_ok()) << "closed: it goes on";
+  for (int i = 0; i < 500; ++i) guard.admit_arrival(7, {false, 1}, 4'000);  // the flood
+  ASSERT_TRUE(guard.stats(4'000).breaker.tripped);
+  const std::uint64_t refused_before = guard.stats(4'000).refused_breaker;
 
-  IngressVerdict refused = guard.admit_waiting(waiting, 0, 1'000);
+  IngressVerdict refused = guard.admit_waiting(waiting, 0, 4'000);
   EXPECT_EQ(refused.status.code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(refused.status.reason(), "ingress_breaker");
   EXPECT_EQ(refused.fee_floor, 4u);
   EXPECT_EQ(guard.fee_floor(), 4u);
-  EXPECT_TRUE(guard.admit_waiting({true, 0}, 0, 1'000).status.is_ok()) << "a cancel";
-  EXPECT_TRUE(guard.admit_waiting({false, 4}, 0, 1'000).status.is_ok()) << "at the floor";
-  IngressStats stats = guard.stats(1'000);
+  EXPECT_TRUE(guard.admit_waiting({true, 0}, 0, 4'000).status.is_ok()) << "a cancel";
+  EXPECT_TRUE(guard.admit_waiting({false, 4}, 0, 4'000).status.is_ok()) << "at the floor";
+  IngressStats stats = guard.stats(4'000);
   EXPECT_EQ(stats.refused_breaker, refused_before + 1);
   EXPECT_EQ(stats.refused_connection, 0u);
 }
 
 // Regression test: what passed the breaker already tripped (it outbid the floor) was judged
 // again as its check started, against a floor its own fee may have lifted since: with a small
-// baseline two payers were enough to price themselves out (ApiIngressTest failed so, now and
+// baseline a few payers were enough to price themselves out (ApiIngressTest failed so, now and
 // then). Only what passed a closed breaker is judged again.
 TEST(IngressGuardTest, WhatPassedTheTrippedBreakerIsNotJudgedAgain) {
   IngressOptions options = breaker_only_options();
-  options.breaker.min_baseline_per_s = 1;  // the clearing budget: 1 non-cancel per window
+  options.breaker.min_baseline_per_s = 1;
   IngressGuard guard(options);
-  take_first_second(guard);
-  for (int i = 0; i < 500; ++i) guard.admit_arrival(7, {false, 1}, 1'000);  // the flood, fee 1
-  ASSERT_EQ(guard.stats(1'000).breaker.fee_floor, 4u);
+  warm_up(guard);  // a baseline of 2.5/s: the clearing budget is 2.5 non-cancels per window
+  for (int i = 0; i < 500; ++i) guard.admit_arrival(7, {false, 1}, 4'000);  // the flood, fee 1
+  ASSERT_EQ(guard.stats(4'000).breaker.fee_floor, 4u);
   const IngressClaim payer{false, 1'000'000};
-  IngressVerdict first = guard.admit_arrival(8, payer, 1'050);
+  IngressVerdict first = guard.admit_arrival(8, payer, 4'050);
   ASSERT_TRUE(first.status.is_ok());
   ASSERT_EQ(first.fee_floor, 4u);
-  ASSERT_TRUE(guard.admit_arrival(9, payer, 1'050).status.is_ok());
-  // The next slot is still hot: the two payers overrun the budget and lift the floor past them.
-  ASSERT_GT(guard.stats(1'100).breaker.fee_floor, payer.fee);
-  EXPECT_TRUE(guard.admit_waiting(payer, first.fee_floor, 1'100).status.is_ok())
+  for (std::uint64_t connection : {9, 10}) {
+    ASSERT_TRUE(guard.admit_arrival(connection, payer, 4'050).status.is_ok());
+  }
+  // The next slot is still hot: the three payers overrun the budget and lift the floor past them.
+  ASSERT_GT(guard.stats(4'100).breaker.fee_floor, payer.fee);
+  EXPECT_TRUE(guard.admit_waiting(payer, first.fee_floor, 4'100).status.is_ok())
       << "it paid what the tripped breaker asked when it arrived";
-  EXPECT_EQ(guard.admit_waiting(payer, 0, 1'100).status.reason(), "ingress_breaker")
+  EXPECT_EQ(guard.admit_waiting(payer, 0, 4'100).status.reason(), "ingress_breaker")
       << "had it arrived before the trip, it would meet the floor of now";
 }
 
