@@ -184,6 +184,7 @@ json ingress_json(const IngressStats& stats) {
           {"baseline_per_s", breaker.baseline_per_s},
           {"threshold_per_s", breaker.threshold_per_s},
           {"trips", breaker.trips},
+          {"relearned", breaker.relearned},
           {"refused",
            {{"connection", stats.refused_connection},
             {"account", stats.refused_account},

@@ -667,6 +667,9 @@ void ApiRoutes::render_ingress_metrics(PrometheusText& out) const {
                 "The trailing arrival rate the breaker compares with.", breaker.baseline_per_s);
   single_sample(out, "ballast_ingress_breaker_trips_total", "counter", "Ingress breaker trips.",
                 static_cast<double>(breaker.trips));
+  single_sample(out, "ballast_ingress_breaker_relearned_total", "counter",
+                "Trips that lasted breaker_max_trip_ms and ended with their rate as the baseline.",
+                static_cast<double>(breaker.relearned));
   out.family("ballast_ingress_refused_total", "counter",
              "Client transactions refused by the ingress defenses, by limit.");
   for (const auto& [limit, count] :

@@ -185,7 +185,8 @@ Status parse_ingress(ObjectReader& root, IngressSettings& ingress) {
                        std::pair{"breaker_relax_steps", &I::breaker_relax_steps},
                        std::pair{"breaker_quiet_gap_ms", &I::breaker_quiet_gap_ms},
                        std::pair{"breaker_backlog_grace_ms", &I::breaker_backlog_grace_ms},
-                       std::pair{"breaker_confirm_multiple", &I::breaker_confirm_multiple});
+                       std::pair{"breaker_confirm_multiple", &I::breaker_confirm_multiple},
+                       std::pair{"breaker_max_trip_ms", &I::breaker_max_trip_ms});
 }
 
 Status parse_sections(ObjectReader& root, NodeConfig& config) {
@@ -410,6 +411,11 @@ Status validate_ingress(const IngressSettings& ingress) {
       require_within(ingress.breaker_quiet_gap_ms, 0, 3'600'000, "ingress.breaker_quiet_gap_ms"));
   BALLAST_RETURN_IF_ERROR(require_within(ingress.breaker_backlog_grace_ms, 0, 3'600'000,
                                          "ingress.breaker_backlog_grace_ms"));
+  // Shorter than a second, a trip would end before its floor could price anything out.
+  if (ingress.breaker_max_trip_ms != 0 &&
+      (ingress.breaker_max_trip_ms < 1'000 || ingress.breaker_max_trip_ms > 86'400'000)) {
+    return invalid_argument("ingress.breaker_max_trip_ms must be 0 or in 1000..86400000");
+  }
   // A baseline no slower than the current rate would follow a flood instead of standing for
   // the time before it.
   if (ingress.breaker_baseline_window_ms <= ingress.breaker_current_window_ms) {
@@ -438,7 +444,8 @@ OrderedJson ingress_to_json(const IngressSettings& ingress) {
           {"breaker_relax_steps", ingress.breaker_relax_steps},
           {"breaker_quiet_gap_ms", ingress.breaker_quiet_gap_ms},
           {"breaker_backlog_grace_ms", ingress.breaker_backlog_grace_ms},
-          {"breaker_confirm_multiple", ingress.breaker_confirm_multiple}};
+          {"breaker_confirm_multiple", ingress.breaker_confirm_multiple},
+          {"breaker_max_trip_ms", ingress.breaker_max_trip_ms}};
 }
 
 OrderedJson sections_to_json(const NodeConfig& config) {

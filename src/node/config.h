@@ -108,6 +108,7 @@ struct IngressSettings {
   std::int64_t breaker_quiet_gap_ms = 500;  // 0: no backlog grace after a silence
   std::int64_t breaker_backlog_grace_ms = 300;
   std::uint64_t breaker_confirm_multiple = 2;  // 0: no confirmation over the last second
+  std::int64_t breaker_max_trip_ms = 30'000;   // 0: a trip lasts as long as the jump does
 
   bool operator==(const IngressSettings&) const = default;
 };

@@ -88,12 +88,16 @@ double IngressBreaker::baseline_weight() const {
                   static_cast<double>(slot_ms_) / static_cast<double>(options_.baseline_window_ms));
 }
 
-bool IngressBreaker::confirmed_over_last_second(std::int64_t now_ms) const {
-  if (options_.confirm_multiple == 0) return true;
+std::uint64_t IngressBreaker::last_second_arrivals(std::int64_t now_ms) const {
   const std::int64_t oldest = now_ms / kSecondSlotMs - (kBreakerSlots - 1);
   std::uint64_t arrivals = 0;
   for (const SecondSlot& slot : last_second_) arrivals += slot.number >= oldest ? slot.arrivals : 0;
-  return static_cast<double>(arrivals) >=
+  return arrivals;
+}
+
+bool IngressBreaker::confirmed_over_last_second(std::int64_t now_ms) const {
+  if (options_.confirm_multiple == 0) return true;
+  return static_cast<double>(last_second_arrivals(now_ms)) >=
          static_cast<double>(options_.confirm_multiple) * effective_baseline_per_s();
 }
 
@@ -161,6 +165,10 @@ void IngressBreaker::finish_slot() {
 
 void IngressBreaker::on_slot_while_tripped() {
   const std::int64_t since_trip = *slot_ - tripped_at_slot_;
+  if (options_.max_trip_ms > 0 && since_trip * slot_ms_ >= options_.max_trip_ms) {
+    relearn_baseline();
+    return;
+  }
   const double current = current_rate();
   if (current >= threshold_per_s()) {
     calm_steps_ = 0;
@@ -183,6 +191,18 @@ void IngressBreaker::on_slot_while_tripped() {
     return;
   }
   fee_floor_ = std::max(fee_floor_ / 2, options_.fee_floor_start);
+}
+
+// Ends a trip that lasted max_trip_ms: what it has been refusing is the traffic now. The last
+// second counts every arrival, refused or not, so it is the rate offered.
+void IngressBreaker::relearn_baseline() {
+  // The ten whole 100 ms slots before the one that has just begun.
+  const double last_second = static_cast<double>(last_second_arrivals(*slot_ * slot_ms_ - 1));
+  baseline_per_s_ = std::max(baseline_rate(), last_second);
+  history_weight_ = 1.0;
+  fee_floor_ = 0;
+  calm_steps_ = 0;
+  relearned_ += 1;
 }
 
 // The least start x 2^n that the window's non-cancels paying it would have fitted in the
@@ -253,6 +273,7 @@ BreakerState IngressBreaker::state(std::int64_t now_ms) {
   state.baseline_per_s = baseline_rate();
   state.threshold_per_s = threshold_per_s();
   state.trips = trips_;
+  state.relearned = relearned_;
   return state;
 }
 

@@ -109,6 +109,7 @@ struct BreakerOptions {
   std::int64_t quiet_gap_ms = 500;           // a silence this long starts a backlog grace; 0: never
   std::int64_t backlog_grace_ms = 300;       // how long that grace lasts
   std::uint64_t confirm_multiple = 2;  // the last second's rate must reach this x the baseline
+  std::int64_t max_trip_ms = 30'000;   // a trip this old ends, its rate the new baseline; 0: never
 
   bool operator==(const BreakerOptions&) const = default;
 };
@@ -130,6 +131,7 @@ struct BreakerState {
   double baseline_per_s = 0;    // trailing, frozen while tripped
   double threshold_per_s = 0;   // arrivals at which it trips (multiple x the effective baseline)
   std::uint64_t trips = 0;      // since start
+  std::uint64_t relearned = 0;  // trips that reached max_trip_ms (see the rules)
 };
 
 // The ingress breaker. Rules (docs/API.md):
@@ -159,6 +161,10 @@ struct BreakerState {
 //   `floor_step_ms` after the trip that finds the rate below the threshold it halves (not below
 //   the start); `relax_steps` such calm steps in a row close the breaker, and any hot slot
 //   starts the count again.
+// - A trip lasts at most `max_trip_ms`. One that lasts that long was no passing flood but a new
+//   level of traffic (an idle network put to work, a market opening): it ends, and the breaker
+//   takes the higher of its frozen baseline and the last second's rate as its baseline. Without
+//   this a jump that stays would refuse every order but cancels for as long as it stays.
 // - Backlog: the first arrival after a silence of `quiet_gap_ms` (or the first ever) opens a
 //   grace of `backlog_grace_ms` while the breaker is closed. What arrives in it is a backlog,
 //   not a jump in the rate: requests that queued while this node was not taking any (it was
@@ -185,7 +191,9 @@ class IngressBreaker {
   bool warmed_up() const { return history_ms_ >= kBreakerWarmUpMs; }
   bool passes(bool is_cancel, std::uint64_t fee) const;  // by the breaker as it stands
   std::uint64_t window_arrivals() const;
+  std::uint64_t last_second_arrivals(std::int64_t now_ms) const;
   bool confirmed_over_last_second(std::int64_t now_ms) const;
+  void relearn_baseline();
   double current_rate() const;
   double baseline_weight() const;
   double rate_of(std::uint64_t arrivals, std::int64_t window_ms) const;
@@ -209,6 +217,7 @@ class IngressBreaker {
   std::uint64_t fee_floor_ = 0;  // never below fee_floor_start (> 0) while tripped, 0 while closed
   std::uint64_t calm_steps_ = 0;
   std::uint64_t trips_ = 0;
+  std::uint64_t relearned_ = 0;
   // The last second's counted arrivals, in 100 ms slots; a slot whose number is old is empty.
   struct SecondSlot {
     std::int64_t number = -1;

@@ -124,6 +124,7 @@ IngressOptions ingress_options(const IngressSettings& settings, const exchange::
   breaker.quiet_gap_ms = settings.breaker_quiet_gap_ms;
   breaker.backlog_grace_ms = settings.breaker_backlog_grace_ms;
   breaker.confirm_multiple = settings.breaker_confirm_multiple;
+  breaker.max_trip_ms = settings.breaker_max_trip_ms;
   return options;
 }
 

@@ -291,6 +291,8 @@ TEST(NodeConfigTest, IngressLimitsAreInRangeAndTheBaselineSlowerThanTheCurrentRa
   expect_error(json, "ingress.breaker_quiet_gap_ms must be in 0..3600000");
   json["ingress"] = {{"breaker_backlog_grace_ms", 3'600'001}};
   expect_error(json, "ingress.breaker_backlog_grace_ms must be in 0..3600000");
+  json["ingress"] = {{"breaker_max_trip_ms", 999}};
+  expect_error(json, "ingress.breaker_max_trip_ms must be 0 or in 1000..86400000");
   json["ingress"] = {{"breaker_confirm_multiple", 2'000'000'000}};
   expect_error(json, "ingress.breaker_confirm_multiple must be in 0..1000000000");
   json["ingress"] = {{"breaker_multipl", 10}};

@@ -135,6 +135,7 @@ void expect_tripped_in_status_and_metrics(const Localnet& net) {
   EXPECT_EQ(string_field(ingress, "state"), "tripped") << ingress;
   EXPECT_GE(ingress.value("fee_floor", 0), 2) << ingress;
   EXPECT_GE(ingress.value("trips", 0), 1) << ingress;
+  EXPECT_EQ(ingress.value("relearned", -1), 0) << "no trip has lasted breaker_max_trip_ms";
   EXPECT_GE(ingress["refused"].value("breaker", 0), 1) << ingress;
   EXPECT_GE(ingress["refused"].value("account", 0), 1) << ingress;
   auto metrics = parse_prometheus(get(net.api_port(0), "/metrics").text);
@@ -142,6 +143,7 @@ void expect_tripped_in_status_and_metrics(const Localnet& net) {
   EXPECT_EQ(metrics->value("ballast_ingress_breaker_tripped"), 1.0);
   EXPECT_GE(metrics->value("ballast_ingress_fee_floor").value_or(0), 2.0);
   EXPECT_GE(metrics->value("ballast_ingress_breaker_trips_total").value_or(0), 1.0);
+  EXPECT_EQ(metrics->value("ballast_ingress_breaker_relearned_total"), 0.0);
   EXPECT_GE(metrics->value("ballast_ingress_refused_total{limit=\"breaker\"}").value_or(0), 1.0);
   EXPECT_GE(
       metrics->value("ballast_transactions_rejected_total{reason=\"ingress_breaker\"}").value_or(0),

@@ -374,8 +374,9 @@ TEST(IngressBreakerTest, RelaxesByItselfWithNoArrivalsAndNobodyAsking) {
 
 // Also a regression test: a baseline fed from the slots still in the current window rose with a
 // 15x flood as it filled the window, and the flood never tripped it.
-TEST(IngressBreakerTest, AFloodThatPersistsKeepsItTrippedWithTheFloorSaturating) {
+TEST(IngressBreakerTest, WithNoLimitOnATripAFloodThatPersistsKeepsItTripped) {
   BreakerOptions options = breaker_options();
+  options.max_trip_ms = 0;
   IngressBreaker breaker(options);
   steady(breaker, 0, 30);
   for (std::int64_t s = 0; s < 80; ++s) offer(breaker, 1'500, 30'000 + s * 1'000, 1'000);
@@ -385,6 +386,29 @@ TEST(IngressBreakerTest, AFloodThatPersistsKeepsItTrippedWithTheFloorSaturating)
   EXPECT_GE(state.fee_floor, std::numeric_limits<std::uint64_t>::max() / 2)
       << "doubling saturates instead of wrapping";
   EXPECT_TRUE(breaker.admit(true, 0, 110'000));
+}
+
+// A jump that stays is a new level of traffic, not a flood that passes: the trip ends after
+// max_trip_ms and the breaker takes the rate it has been seeing as its baseline.
+TEST(IngressBreakerTest, ATripEndsAfterItsLongestWithTheRateItSawAsTheBaseline) {
+  BreakerOptions options = breaker_options();
+  options.max_trip_ms = 20'000;
+  IngressBreaker breaker(options);
+  steady(breaker, 0, 30);
+  std::size_t passed = 0;
+  for (std::int64_t s = 0; s < 19; ++s) passed += offer(breaker, 1'500, 30'000 + s * 1'000, 1'000);
+  EXPECT_LT(passed, 19u * 300u) << "a jump is refused at first";
+  EXPECT_TRUE(breaker.state(49'000).tripped);
+  for (std::int64_t s = 19; s < 22; ++s) offer(breaker, 1'500, 30'000 + s * 1'000, 1'000);
+  BreakerState state = breaker.state(52'000);
+  EXPECT_FALSE(state.tripped);
+  EXPECT_EQ(state.relearned, 1u);
+  EXPECT_NEAR(state.baseline_per_s, 1'500.0, 100.0);
+  EXPECT_EQ(offer(breaker, 15'000, 52'000, 10'000), 15'000u) << "the new level passes";
+  EXPECT_EQ(breaker.state(62'000).trips, 1u);
+  // And a flood on top of it is judged against it.
+  EXPECT_LT(offer(breaker, 30'000, 62'000, 2'000), 30'000u);
+  EXPECT_TRUE(breaker.state(64'000).tripped);
 }
 
 TEST(IngressBreakerTest, AWaitingTransactionIsJudgedAgainWithoutCountingAsAnArrival) {
