@@ -59,7 +59,8 @@ int run(const SimOptions& options) {
   auto progress = [&](const sim::RunReport& report) {
     if (report.passed && !options.verbose) return;
     std::cout << "seed " << report.seed << (report.passed ? " passed " : " FAILED ") << report.plan
-              << " height " << report.finalized_height << "\n";
+              << " height " << report.finalized_height << " recovered " << report.recovery_ms
+              << " ms after healing\n";
     for (const std::string& failure : report.failures) std::cout << "  " << failure << "\n";
     if (!report.passed) {
       std::cout << "  reproduce: "

@@ -282,6 +282,7 @@ void Replica::enter_view(View view, TimeMs now) {
   helped_.clear();
   maybe_propose(now);
   consider_proposals(now);
+  join_nullification(now);
 }
 
 TimeMs Replica::current_timeout() const {
@@ -319,6 +320,24 @@ TimeMs Replica::retransmit_interval() const {
 void Replica::timeout(TimeMs now) {
   persist_and_vote(VoteKind::kNullify, view_, Hash256{});
   next_retransmit_ = now + retransmit_interval();
+}
+
+// Nullify votes for this view from more than a third of the stake: at least one honest replica
+// timed out here, and an honest replica that nullified never notarizes, so without them no block
+// of this view can gather a quorum. Waiting for our own timer would change nothing but the
+// wait: after a partition heals, the replicas that voted notarize on one side and those that
+// timed out on the other each held up the view for as long as their timers ran (up to
+// max_timeout_ms). Nullifying is safe at any time before a finalize vote.
+void Replica::join_nullification(TimeMs now) {
+  const ViewVotes& mine = voting_.votes[view_];
+  if (mine.nullified || mine.finalized || !may_vote()) return;
+  auto state = views_.find(view_);
+  if (state == views_.end()) return;
+  Stake stake = 0;
+  for (const auto& [signer, held] : state->second->votes(VoteKind::kNullify)) {
+    if (held.checked) stake += validators_[signer].stake;
+  }
+  if (validators_.exceeds_one_third(stake)) timeout(now);
 }
 
 // A lossy network can eat any message, so a replica stuck in a view repeats what would let the
@@ -502,7 +521,14 @@ void Replica::consider_proposals(TimeMs now) {
     if (auto problem = proposal_problem(block, now)) {
       stats_.proposals_rejected += 1;
       stats_.last_rejection = "view " + std::to_string(block.view) + ": " + *problem;
+      const bool from_the_leader = from_expected_leader(block);
       it = state.candidates.erase(it);
+      // The leader has one proposal per view (a second is equivocation): refused, the view can
+      // bring this replica nothing to notarize, and its timer would only add waiting.
+      if (from_the_leader) {
+        timeout(now);
+        return;
+      }
       continue;
     }
     Hash256 hash = *it;
@@ -510,6 +536,16 @@ void Replica::consider_proposals(TimeMs now) {
     persist_and_vote(VoteKind::kNotarize, view_, hash);
     return;
   }
+}
+
+// Whether the block comes from the leader this replica expects, on the parent it would extend
+// itself. A proposal on another parent may have another leader, and refusing it says nothing
+// about what this view's rightful leader will propose.
+bool Replica::from_expected_leader(const Block& block) {
+  std::optional<Hash256> parent = select_parent(view_);
+  if (!parent || block.parent != *parent) return false;
+  const ActivityRecord* activity = activity_of(*parent);
+  return activity != nullptr && schedule_.leader(view_, *activity) == block.proposer;
 }
 
 // Whether everything needed to judge the block is here: its parent, the parent's notarization
@@ -653,6 +689,7 @@ void Replica::on_vote(const Vote& vote, TimeMs now) {
   }
   same_kind.emplace(vote.signer, HeldVote{vote, true});
   tally(vote, now);
+  if (vote.kind == VoteKind::kNullify && vote.view == view_) join_nullification(now);
 }
 
 bool Replica::certified(VoteKind kind, View view) const {

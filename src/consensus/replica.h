@@ -6,9 +6,10 @@
 // notarized block; replicas vote notarize for the first valid proposal; a quorum of notarize
 // votes (a notarization) moves everyone to v+1 and triggers a finalize vote from each replica
 // that did not nullify v; a quorum of finalize votes finalizes the block and its ancestors. If
-// the view timer fires first a replica votes nullify; a quorum of those skips the view. A replica
-// never signs both finalize(v) and nullify(v), nor two notarize votes in one view, and it
-// persists its votes before they leave it.
+// the view timer fires first, or nullify votes from more than a third of the stake arrive, or it
+// refuses the proposal of the view's leader, a replica votes nullify; a quorum of those skips the
+// view. A replica never signs both finalize(v) and nullify(v), nor two notarize votes in one
+// view, and it persists its votes before they leave it.
 #pragma once
 
 #include <functional>
@@ -157,6 +158,8 @@ class Replica {
   TimeMs retransmit_interval() const;
   void observe_view_latency(TimeMs latency);
   void timeout(TimeMs now);
+  void join_nullification(TimeMs now);
+  bool from_expected_leader(const Block& block);
   void retransmit(TimeMs now);
   void retry_block_requests(TimeMs now);
 

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <string>
 
@@ -323,6 +324,11 @@ TEST_F(ReplicaTest, RefusesEveryKindOfBadProposal) {
     ReplicaStats before = solo.replica().stats();
     solo.deliver(proposal.block.proposer, proposal, 10);
     EXPECT_FALSE(has_vote(solo.votes(), VoteKind::kNotarize, view));
+    // The view's leader proposes once: refused, its view is nullified at once, not at the timer.
+    // A proposal it cannot judge yet, or from anyone else, leaves the timer to decide.
+    const bool refused_from_the_leader =
+        bad.counts_as_rejected && bad.name != "proposer is not the leader";
+    EXPECT_EQ(has_vote(solo.votes(), VoteKind::kNullify, view), refused_from_the_leader);
     EXPECT_EQ(solo.replica().stats().proposals_rejected,
               before.proposals_rejected + (bad.counts_as_rejected ? 1 : 0));
     EXPECT_EQ(solo.replica().stats().invalid_messages,
@@ -458,18 +464,20 @@ TEST_F(ReplicaTest, UnequalStakeQuorums) {
   {
     Solo solo(chain, self);
     solo.start(0);
-    // Votes add up by stake too: 5 + 4 + 3 = 12 is not enough, one more stake unit is.
-    for (ValidatorIndex signer : {0u, 1u, 2u}) {
-      solo.deliver(signer, chain.vote(VoteKind::kNullify, 1, Hash256{}, signer), 5);
-    }
+    // Votes add up by stake too. 5 is not more than a third (6); 5 + 4 is, so this replica
+    // joins the nullification with its 1: 10 is no quorum, 3 more is.
+    solo.deliver(0, chain.vote(VoteKind::kNullify, 1, Hash256{}, 0), 5);
+    EXPECT_TRUE(solo.votes(VoteKind::kNullify, 1).empty());
+    solo.deliver(1, chain.vote(VoteKind::kNullify, 1, Hash256{}, 1), 5);
+    EXPECT_EQ(solo.votes(VoteKind::kNullify, 1).size(), 1u);
     EXPECT_EQ(solo.replica().view(), 1u);
-    solo.deliver(5, chain.vote(VoteKind::kNullify, 1, Hash256{}, 5), 6);
+    solo.deliver(2, chain.vote(VoteKind::kNullify, 1, Hash256{}, 2), 6);
     EXPECT_EQ(solo.replica().view(), 2u);
     auto certificates = solo.all_of<Certificate>();
     ASSERT_EQ(certificates.size(), 1u);
     std::vector<ValidatorIndex> signers;
     for (const SignatureShare& share : certificates[0].signatures) signers.push_back(share.signer);
-    EXPECT_EQ(signers, (std::vector<ValidatorIndex>{0, 1, 2, 5}));  // sorted, distinct
+    EXPECT_EQ(signers, (std::vector<ValidatorIndex>{0, 1, 2, 6}));  // sorted, distinct
   }
 }
 
@@ -480,16 +488,50 @@ TEST_F(ReplicaTest, QuorumOfVotesFormsACertificate) {
   Solo solo(chain_, self);
   solo.start(0);
   std::vector<ValidatorIndex> signers = others(self, 3);
-  deliver_nullify_votes(solo, signers, 2, 5);
+  deliver_nullify_votes(solo, signers, 1, 5);
+  // A repeated vote is not counted twice: twice it would be more than a third of the stake,
+  // which this replica joins (below).
+  solo.deliver(signers[0], chain_.vote(VoteKind::kNullify, 1, Hash256{}, signers[0]), 5);
+  EXPECT_TRUE(solo.votes(VoteKind::kNullify, 1).empty());
   EXPECT_EQ(solo.replica().view(), 1u);
-  // A repeated vote is not counted twice.
-  solo.deliver(signers[1], chain_.vote(VoteKind::kNullify, 1, Hash256{}, signers[1]), 5);
-  EXPECT_EQ(solo.replica().view(), 1u);
-  solo.deliver(signers[2], chain_.vote(VoteKind::kNullify, 1, Hash256{}, signers[2]), 6);
+  solo.deliver(signers[1], chain_.vote(VoteKind::kNullify, 1, Hash256{}, signers[1]), 6);
   EXPECT_EQ(solo.replica().view(), 2u);
   auto certificates = solo.all_of<Certificate>();
   ASSERT_EQ(certificates.size(), 1u);
-  EXPECT_EQ(certificates[0], chain_.certificate(VoteKind::kNullify, 1, Hash256{}, signers));
+  std::vector<ValidatorIndex> quorum = {signers[0], signers[1], self};
+  std::sort(quorum.begin(), quorum.end());
+  EXPECT_EQ(certificates[0], chain_.certificate(VoteKind::kNullify, 1, Hash256{}, quorum));
+}
+
+// Nullify votes from more than a third of the stake: an honest replica among them timed out,
+// and none of them will notarize, so this replica nullifies at once instead of waiting for its
+// own timer (a partition that healed left one side notarizing and the other nullifying, each
+// waiting out its timer).
+TEST_F(ReplicaTest, JoinsANullificationBackedByMoreThanAThirdOfTheStake) {
+  ValidatorIndex self = first_other_than({leader(1, genesis())});
+  Solo solo(chain_, self, timer_config());
+  solo.start(0);
+  std::vector<ValidatorIndex> signers = others(self, 3);
+  deliver_nullify_votes(solo, signers, 1, 5);
+  EXPECT_TRUE(solo.votes(VoteKind::kNullify, 1).empty()) << "a quarter of the stake";
+  deliver_nullify_votes(solo, {signers[1]}, 1, 6);
+  EXPECT_EQ(solo.votes(VoteKind::kNullify, 1).size(), 1u) << "half of it, long before 1'000 ms";
+  EXPECT_TRUE(solo.storage().load_voting_state().votes.at(1).nullified);
+}
+
+// The same when the votes came before the replica reached their view.
+TEST_F(ReplicaTest, JoinsANullificationOfTheViewItEnters) {
+  ValidatorIndex self = first_other_than({leader(1, genesis())});
+  Solo solo(chain_, self, timer_config());
+  solo.start(0);
+  std::vector<ValidatorIndex> signers = others(self, 3);
+  for (ValidatorIndex signer : {signers[0], signers[1]}) {
+    solo.deliver(signer, chain_.vote(VoteKind::kNullify, 2, Hash256{}, signer), 5);
+  }
+  EXPECT_TRUE(solo.votes(VoteKind::kNullify, 2).empty()) << "not its view yet";
+  solo.deliver(signers[0], chain_.certificate(VoteKind::kNullify, 1, Hash256{}, signers), 6);
+  EXPECT_EQ(solo.votes(VoteKind::kNullify, 2).size(), 1u);
+  EXPECT_EQ(solo.replica().view(), 3u) << "its vote completed the nullification of view 2";
 }
 
 TEST_F(ReplicaTest, InvalidVotesAreCountedAndIgnored) {
@@ -504,14 +546,16 @@ TEST_F(ReplicaTest, InvalidVotesAreCountedAndIgnored) {
   Vote nullify_with_block = chain_.vote(VoteKind::kNullify, 1, hash_of("b"), signers[1]);
   solo.deliver(signers[1], nullify_with_block, 5);
   EXPECT_EQ(solo.replica().stats().invalid_messages, 2u);
-  // The forged and malformed votes do not count toward a quorum.
+  // The forged and malformed votes do not count: with them this valid one would be three
+  // quarters of the stake, a quorum.
   solo.deliver(signers[2], chain_.vote(VoteKind::kNullify, 1, Hash256{}, signers[2]), 6);
   EXPECT_EQ(solo.replica().view(), 1u);
+  EXPECT_TRUE(solo.votes(VoteKind::kNullify, 1).empty()) << "a quarter: nothing to join";
   // A vote claiming to be ours is ignored: the replica counts only the votes it cast itself.
   solo.deliver(signers[0], chain_.vote(VoteKind::kNullify, 1, Hash256{}, self), 6);
-  solo.deliver(signers[0], chain_.vote(VoteKind::kNullify, 1, Hash256{}, signers[0]), 6);
-  EXPECT_EQ(solo.replica().view(), 1u);  // two valid others + a vote "from us" we never cast
-  solo.deliver(signers[1], chain_.vote(VoteKind::kNullify, 1, Hash256{}, signers[1]), 7);
+  EXPECT_TRUE(solo.votes(VoteKind::kNullify, 1).empty()) << "a vote \"from us\" we never cast";
+  // A second valid vote is half the stake: the replica joins, and its own vote is the quorum.
+  solo.deliver(signers[0], chain_.vote(VoteKind::kNullify, 1, Hash256{}, signers[0]), 7);
   EXPECT_EQ(solo.replica().view(), 2u);
 }
 
@@ -631,11 +675,11 @@ TEST_F(ReplicaTest, ACertificateIsNotCheckedAgainForVotesAlreadyChecked) {
   Solo solo(chain_, self);
   solo.start(0);
   std::vector<ValidatorIndex> signers = others(self, 3);
-  deliver_nullify_votes(solo, signers, 2, 5);
+  deliver_nullify_votes(solo, signers, 1, 5);
   const std::size_t checks = solo.verifier().checks();
   solo.deliver(signers[2], chain_.certificate(VoteKind::kNullify, 1, Hash256{}, signers), 6);
   EXPECT_EQ(solo.replica().view(), 2u);
-  EXPECT_EQ(solo.verifier().checks(), checks + 1) << "only the share not seen as a vote";
+  EXPECT_EQ(solo.verifier().checks(), checks + 2) << "only the shares not seen as votes";
 }
 
 // A validator may sign the same vote twice: a restarted replica signs its persisted votes again
@@ -823,7 +867,8 @@ TEST_F(ReplicaTest, CertifiedBlockWithAnotherStateRootStopsVoting) {
   Solo solo(chain_, self);
   solo.start(0);
   solo.deliver(bad.proposer, chain_.propose(bad), 5);
-  EXPECT_TRUE(solo.votes().empty());
+  EXPECT_TRUE(solo.votes(VoteKind::kNotarize).empty());
+  EXPECT_EQ(solo.votes(VoteKind::kNullify, 1).size(), 1u) << "the leader's proposal, refused";
   EXPECT_EQ(solo.replica().stats().proposals_rejected, 1u);
   EXPECT_FALSE(solo.replica().divergence().has_value()) << "a mere proposal proves nothing";
 
@@ -837,7 +882,7 @@ TEST_F(ReplicaTest, CertifiedBlockWithAnotherStateRootStopsVoting) {
   solo.deliver(next.proposer, chain_.propose(next), 7);
   for (int i = 0; i < 5; ++i) solo.tick(solo.replica().next_deadline());
   EXPECT_EQ(solo.signer().signatures_made(), signatures);
-  EXPECT_TRUE(solo.votes().empty());
+  EXPECT_EQ(solo.votes().size(), 1u) << "nothing since the nullify of view 1";
 }
 
 TEST_F(ReplicaTest, DivergenceDetectedWhenTheCertifiedBlockArrivesLater) {
