@@ -322,20 +322,23 @@ void Replica::timeout(TimeMs now) {
   next_retransmit_ = now + retransmit_interval();
 }
 
-// Nullify votes for this view from more than a third of the stake: at least one honest replica
-// timed out here, and an honest replica that nullified never notarizes, so without them no block
-// of this view can gather a quorum. Waiting for our own timer would change nothing but the
-// wait: after a partition heals, the replicas that voted notarize on one side and those that
-// timed out on the other each held up the view for as long as their timers ran (up to
+// Nullify votes for this view, from validators that did not vote notarize in it first, holding
+// more than a third of the stake: at least one honest replica timed out here without a block to
+// vote for, and an honest replica that nullified never notarizes, so without them no block of
+// this view can gather a quorum. (One that voted notarize before its timer fired still counts
+// towards a notarization, so it does not count here.) Waiting for our own timer would change
+// nothing but the wait: after a partition heals, the replicas that voted notarize on one side and
+// those that timed out on the other each held up the view for as long as their timers ran (up to
 // max_timeout_ms). Nullifying is safe at any time before a finalize vote.
 void Replica::join_nullification(TimeMs now) {
   const ViewVotes& mine = voting_.votes[view_];
   if (mine.nullified || mine.finalized || !may_vote()) return;
   auto state = views_.find(view_);
   if (state == views_.end()) return;
+  const auto& notarized = state->second->votes(VoteKind::kNotarize);
   Stake stake = 0;
   for (const auto& [signer, held] : state->second->votes(VoteKind::kNullify)) {
-    if (held.checked) stake += validators_[signer].stake;
+    if (held.checked && !notarized.contains(signer)) stake += validators_[signer].stake;
   }
   if (validators_.exceeds_one_third(stake)) timeout(now);
 }

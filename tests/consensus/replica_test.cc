@@ -519,6 +519,22 @@ TEST_F(ReplicaTest, JoinsANullificationBackedByMoreThanAThirdOfTheStake) {
   EXPECT_TRUE(solo.storage().load_voting_state().votes.at(1).nullified);
 }
 
+// A validator that voted notarize before its timer fired still counts towards a notarization:
+// its nullify vote is no reason to give the view up.
+TEST_F(ReplicaTest, DoesNotJoinOnNullifyVotesOfValidatorsThatVotedNotarizeFirst) {
+  ValidatorIndex self = first_other_than({leader(1, genesis())});
+  Solo solo(chain_, self, timer_config());
+  solo.start(0);
+  std::vector<ValidatorIndex> signers = others(self, 3);
+  const Hash256 block = hash_of("a block of view 1");
+  solo.deliver(signers[0], chain_.vote(VoteKind::kNotarize, 1, block, signers[0]), 5);
+  deliver_nullify_votes(solo, signers, 2, 6);
+  EXPECT_TRUE(solo.votes(VoteKind::kNullify, 1).empty()) << "one of the two may still notarize";
+  EXPECT_EQ(solo.replica().view(), 1u);
+  deliver_nullify_votes(solo, {signers[2]}, 1, 7);
+  EXPECT_EQ(solo.replica().view(), 2u) << "the three nullify votes are a quorum by themselves";
+}
+
 // The same when the votes came before the replica reached their view.
 TEST_F(ReplicaTest, JoinsANullificationOfTheViewItEnters) {
   ValidatorIndex self = first_other_than({leader(1, genesis())});
