@@ -68,7 +68,9 @@ IngressBreaker::IngressBreaker(BreakerOptions options)
     : options_(options),
       slot_ms_(std::max<std::int64_t>(1, options.current_window_ms / kBreakerSlots)),
       slots_per_rise_(std::max<std::int64_t>(1, options.floor_rise_ms / slot_ms_)),
-      slots_per_step_(std::max<std::int64_t>(1, options.floor_step_ms / slot_ms_)) {
+      slots_per_step_(std::max<std::int64_t>(1, options.floor_step_ms / slot_ms_)),
+      warm_history_weight_(1.0 - std::pow(1.0 - baseline_weight(),
+                                          static_cast<double>(kBreakerWarmUpMs / slot_ms_))) {
   BALLAST_ASSERT(options_.baseline_window_ms > 0 && options_.current_window_ms > 0);
   BALLAST_ASSERT(options_.fee_floor_start > 0 && options_.relax_steps > 0);
   BALLAST_ASSERT(options_.quiet_gap_ms >= 0 && options_.backlog_grace_ms >= 0);
@@ -134,10 +136,7 @@ void IngressBreaker::advance(std::int64_t now_ms) {
       // Quiet and closed: only the baseline changes, decaying towards zero, in closed form.
       const double kept = std::pow(1.0 - baseline_weight(), static_cast<double>(slot - *slot_));
       baseline_per_s_ *= kept;
-      if (history_weight_ > 0) {
-        history_weight_ = 1.0 - (1.0 - history_weight_) * kept;
-        history_ms_ = std::min(history_ms_ + (slot - *slot_) * slot_ms_, kBreakerWarmUpMs);
-      }
+      if (history_weight_ > 0) history_weight_ = 1.0 - (1.0 - history_weight_) * kept;
       slot_ = slot;
       return;
     }
@@ -155,7 +154,6 @@ void IngressBreaker::finish_slot() {
   if (!tripped() && (history_weight_ > 0 || leaving > 0)) {
     baseline_per_s_ += (rate_of(leaving, slot_ms_) - baseline_per_s_) * baseline_weight();
     history_weight_ += (1.0 - history_weight_) * baseline_weight();
-    history_ms_ = std::min(history_ms_ + slot_ms_, kBreakerWarmUpMs);
   }
   leaving = 0;
   std::fill(std::begin(fee_classes_[*slot_ % kBreakerSlots]),

@@ -188,7 +188,9 @@ class IngressBreaker {
   void finish_slot();
   void on_slot_while_tripped();
   bool tripped() const { return fee_floor_ > 0; }
-  bool warmed_up() const { return history_ms_ >= kBreakerWarmUpMs; }
+  // The history's weight says how long the baseline has been fed (the tolerance absorbs the
+  // rounding of its step-by-step updates).
+  bool warmed_up() const { return history_weight_ >= warm_history_weight_ * (1.0 - 1e-9); }
   bool passes(bool is_cancel, std::uint64_t fee) const;  // by the breaker as it stands
   std::uint64_t window_arrivals() const;
   std::uint64_t last_second_arrivals(std::int64_t now_ms) const;
@@ -206,13 +208,13 @@ class IngressBreaker {
   std::int64_t slot_ms_;
   std::int64_t slots_per_rise_;
   std::int64_t slots_per_step_;
+  double warm_history_weight_;  // history_weight_ after kBreakerWarmUpMs of history
   std::uint64_t slots_[kBreakerSlots] = {};
   // Non-cancel arrivals paying at least the floor's start, per slot and fee class.
   std::uint32_t fee_classes_[kBreakerSlots][kFeeClasses] = {};
   std::optional<std::int64_t> slot_;  // the current slot number (now_ms / slot_ms_)
   double baseline_per_s_ = 0;         // the moving average, from 0 at the first counted arrival
   double history_weight_ = 0;         // the weight in it of what was fed, against that starting 0
-  std::int64_t history_ms_ = 0;       // how long it has been fed, up to kBreakerWarmUpMs
   std::int64_t tripped_at_slot_ = 0;
   std::uint64_t fee_floor_ = 0;  // never below fee_floor_start (> 0) while tripped, 0 while closed
   std::uint64_t calm_steps_ = 0;
