@@ -81,6 +81,15 @@ class ExchangeApplication final : public consensus::Application {
   using ExecutedHandler =
       std::function<void(const consensus::Block&, const exchange::BlockResult&)>;
   void set_on_executed(ExecutedHandler handler) { on_executed_ = std::move(handler); }
+  // Signature checks shared with the node's verification workers, so that a transaction is
+  // checked once per node whichever arrives first, its gossip or a proposal carrying it.
+  // `checked_elsewhere` says whether the workers already checked transaction `id` (their verdict
+  // may not have reached this thread yet); `checked_here` tells them of a check made here.
+  struct SignatureSharing {
+    std::function<bool(const Hash256& id)> checked_elsewhere = {};
+    std::function<void(const Hash256& id)> checked_here = {};
+  };
+  void share_signatures(SignatureSharing sharing) { sharing_ = std::move(sharing); }
 
   const exchange::Exchange& exchange() const { return *exchange_; }
   const exchange::Genesis& genesis() const { return genesis_; }
@@ -111,6 +120,7 @@ class ExchangeApplication final : public consensus::Application {
   std::uint64_t signatures_checked_ = 0;
   exchange::BlockResult last_result_;
   ExecutedHandler on_executed_;
+  SignatureSharing sharing_;  // either function may be empty
 };
 
 }  // namespace ballast::app

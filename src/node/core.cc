@@ -63,7 +63,7 @@ class Core::ChainVerifier final : public consensus::Verifier {
 
 Core::Core(CoreOptions options, const exchange::Genesis& genesis, const SecretKey& identity,
            storage::RocksStorage& storage, std::unique_ptr<AdmissionJournal> journal,
-           net::Transport& transport, NodeMetrics& metrics)
+           net::Transport& transport, VerifyPool& verify_pool, NodeMetrics& metrics)
     : options_(std::move(options)),
       genesis_(genesis),
       validators_(validator_set(genesis)),
@@ -71,6 +71,7 @@ Core::Core(CoreOptions options, const exchange::Genesis& genesis, const SecretKe
       storage_(storage),
       journal_(std::move(journal)),
       transport_(transport),
+      verify_pool_(verify_pool),
       signer_(std::make_unique<ChainSigner>(identity)),
       verifier_(std::make_unique<ChainVerifier>(validators_, metrics)),
       inbox_(options_.inbox_capacity),
@@ -122,6 +123,10 @@ void Core::start_consensus(std::int64_t now) {
       [this](const consensus::Block& block, const exchange::BlockResult& result) {
         on_executed(block, result);
       });
+  application_->share_signatures(app::ExchangeApplication::SignatureSharing{
+      .checked_elsewhere = [this](const Hash256& id) { return verify_pool_.has_verified(id); },
+      .checked_here = [this](const Hash256& id) { verify_pool_.note_verified(id); },
+  });
   if (std::optional<storage::StoredSnapshot> snapshot = storage_.latest_snapshot()) {
     Status restored = application_->restore(snapshot->application_state);
     if (!restored.is_ok()) spdlog::critical("stored snapshot: {}", restored.to_string());

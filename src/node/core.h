@@ -154,9 +154,10 @@ struct CoreStatus {
 class Core {
  public:
   // `journal` holds the acknowledged transactions of the previous run, admitted again at start.
+  // `verify_pool` learns the signatures the core thread checks itself; it must outlive run().
   Core(CoreOptions options, const exchange::Genesis& genesis, const SecretKey& identity,
        storage::RocksStorage& storage, std::unique_ptr<AdmissionJournal> journal,
-       net::Transport& transport, NodeMetrics& metrics);
+       net::Transport& transport, VerifyPool& verify_pool, NodeMetrics& metrics);
   ~Core();
   Core(const Core&) = delete;
   Core& operator=(const Core&) = delete;
@@ -238,6 +239,7 @@ class Core {
   storage::RocksStorage& storage_;
   std::unique_ptr<AdmissionJournal> journal_;
   net::Transport& transport_;
+  VerifyPool& verify_pool_;
   std::unique_ptr<consensus::Signer> signer_;
   std::unique_ptr<consensus::Verifier> verifier_;
   std::unique_ptr<app::ExchangeApplication> application_;

@@ -194,7 +194,7 @@ Validator::Validator(const NodeConfig& config, const RunOptions& run_options,
   CoreOptions options = core_options(config, run_options, genesis_);
   wire_limits_ = options.wire;
   core_ = std::make_unique<Core>(std::move(options), genesis_, identity_, *storage_,
-                                 std::move(journal), *transport_, metrics_);
+                                 std::move(journal), *transport_, verify_pool_, metrics_);
   routes_ = std::make_unique<ApiRoutes>(genesis_, *core_, verify_pool_, verify_lanes_, *transport_,
                                         metrics_, ingress_);
   api_ = std::make_unique<HttpApi>(api_io_, api_options(config), api_handlers());

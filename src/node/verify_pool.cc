@@ -94,7 +94,7 @@ bool VerifyPool::verify_chunk(Job& job) {
 
 Result<VerifiedTransaction> VerifyPool::verify(Bytes bytes) {
   Hash256 id = sha256(bytes);
-  if (cached(id)) {
+  if (has_verified(id)) {
     cache_hits_.fetch_add(1, std::memory_order_relaxed);
     return VerifiedTransaction{id, std::move(bytes)};
   }
@@ -104,16 +104,16 @@ Result<VerifiedTransaction> VerifyPool::verify(Bytes bytes) {
   if (!tx->signature_valid(chain_id_)) {
     return permission_denied("signature does not verify").with_reason("bad_signature");
   }
-  remember(id);
+  note_verified(id);
   return VerifiedTransaction{id, std::move(bytes)};
 }
 
-bool VerifyPool::cached(const Hash256& id) {
+bool VerifyPool::has_verified(const Hash256& id) {
   std::lock_guard lock(cache_mutex_);
   return verified_.contains(id);
 }
 
-void VerifyPool::remember(const Hash256& id) {
+void VerifyPool::note_verified(const Hash256& id) {
   std::lock_guard lock(cache_mutex_);
   // A full cache starts over rather than grow: re-verifying is the only cost.
   if (verified_.size() >= cache_entries_) verified_.clear();

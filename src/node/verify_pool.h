@@ -55,6 +55,11 @@ class VerifyPool {
   // False when the lane is full: the caller reports overload, nothing was queued.
   bool submit(Source source, std::vector<Bytes> transactions, Done done, bool urgent = false,
               Screen screen = {});
+  // Thread-safe: transaction `id`'s signature was checked elsewhere (the core thread, for a
+  // proposal that outran the gossip of its transactions), so its gossip is not checked again.
+  void note_verified(const Hash256& id);
+  // Thread-safe: whether transaction `id`'s signature is known to be good here.
+  bool has_verified(const Hash256& id);
   // Jobs waiting or under way.
   std::size_t queued() const;
   // Signatures checked (cache hits excluded), and transactions found in the cache.
@@ -79,8 +84,6 @@ class VerifyPool {
   // Verifies the next chunk of the source's first job; true once the job is complete.
   bool verify_chunk(Job& job);
   Result<VerifiedTransaction> verify(Bytes bytes);
-  bool cached(const Hash256& id);
-  void remember(const Hash256& id);
 
   std::string chain_id_;
   const std::size_t capacity_;

@@ -96,15 +96,50 @@ TEST_F(ExchangeApplicationTest, TrustsASignatureTheNodeAlreadyVerified) {
 // signatures itself, once each, and counts them (the node's block_transaction metric).
 TEST_F(ExchangeApplicationTest, ChecksAndCountsOnlySignaturesNobodyVerifiedBefore) {
   ExchangeApplication app(genesis_);
+  std::vector<Hash256> reported;  // what the node's verification workers would learn
+  app.share_signatures({.checked_here = [&](const Hash256& id) { reported.push_back(id); }});
   Bytes vouched = signed_bytes("alice", 1);
   Bytes unseen = signed_bytes("bob", 1);
   app.note_signature_verified(sha256(vouched));
   std::vector<Bytes> payload{vouched, unseen};
   ASSERT_TRUE(app.verify_payload(1, payload, {}).is_ok());
   EXPECT_EQ(app.signatures_checked(), 1u);
+  EXPECT_EQ(reported, std::vector<Hash256>{sha256(unseen)});
   app.execute(block_of(app, payload));  // both already checked: no second verification
   EXPECT_EQ(app.signatures_checked(), 1u);
+  EXPECT_EQ(reported.size(), 1u);
   for (const auto& result : app.last_block_result().results) EXPECT_TRUE(result.accepted());
+}
+
+// The node's workers may have checked a transaction whose verdict has not reached the core
+// thread yet, when a proposal carrying it arrives.
+TEST_F(ExchangeApplicationTest, AsksTheNodesWorkersBeforeCheckingASignature) {
+  ExchangeApplication app(genesis_);
+  Bytes checked_by_workers = signed_bytes("alice", 1);
+  Bytes unseen = signed_bytes("bob", 1);
+  std::vector<Hash256> asked;
+  app.share_signatures({.checked_elsewhere = [&](const Hash256& id) {
+    asked.push_back(id);
+    return id == sha256(checked_by_workers);
+  }});
+  std::vector<Bytes> payload{checked_by_workers, unseen};
+  ASSERT_TRUE(app.verify_payload(1, payload, {}).is_ok());
+  EXPECT_EQ(app.signatures_checked(), 1u);  // `unseen` only
+  EXPECT_EQ(asked, (std::vector<Hash256>{sha256(checked_by_workers), sha256(unseen)}));
+  app.execute(block_of(app, payload));  // both remembered: nobody asked again
+  EXPECT_EQ(asked.size(), 2u);
+  EXPECT_EQ(app.signatures_checked(), 1u);
+}
+
+TEST_F(ExchangeApplicationTest, ReportsNoSignatureThatFailedItsCheck) {
+  ExchangeApplication app(genesis_);
+  std::vector<Hash256> reported;
+  app.share_signatures({.checked_here = [&](const Hash256& id) { reported.push_back(id); }});
+  Transaction forged = make("alice", 1);
+  forged.signature = make("bob", 1).signature;
+  std::vector<Bytes> payload{forged.encode()};
+  EXPECT_FALSE(app.verify_payload(1, payload, {}).is_ok());
+  EXPECT_TRUE(reported.empty());
 }
 
 TEST_F(ExchangeApplicationTest, RefusesAFeeBelowTheGenesisMinimum) {

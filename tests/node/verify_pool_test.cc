@@ -114,6 +114,21 @@ TEST(NodeVerifyPoolTest, GivesOneVerdictPerTransactionInOrder) {
   EXPECT_EQ(verdicts[3]->id, last.id());
 }
 
+// A proposal can outrun the gossip of its transactions; the core checks those itself and tells
+// the pool, so that the gossip arriving after it costs no second check.
+TEST(NodeVerifyPoolTest, DoesNotCheckAgainASignatureCheckedElsewhere) {
+  VerifyPool pool(kChain, 1, 16, 64);
+  exchange::Transaction tx = signed_order(1);
+  pool.note_verified(tx.id());
+  Verdicts verdicts = verify(pool, {tx.encode(), signed_order(2).encode()});
+  ASSERT_EQ(verdicts.size(), 2u);
+  ASSERT_TRUE(verdicts[0].is_ok());
+  EXPECT_EQ(verdicts[0]->id, tx.id());
+  EXPECT_TRUE(verdicts[1].is_ok());
+  EXPECT_EQ(pool.verifications(), 1u);  // the second transaction only
+  EXPECT_EQ(pool.cache_hits(), 1u);
+}
+
 // A bad signature is never cached as good, even after a good transaction filled the cache.
 TEST(NodeVerifyPoolTest, ACacheThatStartsOverStillRefusesBadSignatures) {
   VerifyPool pool(kChain, 1, 16, 1);
