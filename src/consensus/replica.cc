@@ -463,8 +463,10 @@ void Replica::maybe_propose(TimeMs now) {
   std::vector<const Block*> pending = pending_chain(*parent_hash);
   block.transactions =
       application_.build_payload(block.height, pending, config_.max_block_transactions);
-  if (block.transactions.empty() && now < parent.timestamp_ms + config_.empty_block_interval_ms) {
-    propose_at_ = parent.timestamp_ms + config_.empty_block_interval_ms;
+  const TimeMs interval =
+      block.transactions.empty() ? config_.empty_block_interval_ms : config_.block_interval_ms;
+  if (now < parent.timestamp_ms + interval) {
+    propose_at_ = parent.timestamp_ms + interval;
     return;
   }
   propose_at_.reset();

@@ -46,6 +46,9 @@ struct ReplicaConfig {
   // an empty block; a block with transactions is proposed at once. View timeouts never go
   // below twice this, so a waiting leader is not mistaken for a dead one.
   TimeMs empty_block_interval_ms = 50;
+  // A leader with transactions waits until this long after its parent before proposing. At
+  // most empty_block_interval_ms.
+  TimeMs block_interval_ms = 0;
   View inactivity_views = 64;     // leader skipping, see leader_schedule.h
   View max_future_views = 1'000;  // votes further ahead are ignored (memory bound)
   std::size_t max_outstanding_block_requests = 32;

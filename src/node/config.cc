@@ -198,6 +198,7 @@ Status parse_sections(ObjectReader& root, NodeConfig& config) {
       std::pair{"min_timeout_ms", &C::min_timeout_ms},
       std::pair{"max_timeout_ms", &C::max_timeout_ms},
       std::pair{"empty_block_interval_ms", &C::empty_block_interval_ms},
+      std::pair{"block_interval_ms", &C::block_interval_ms},
       std::pair{"max_block_transactions", &C::max_block_transactions}));
   BALLAST_RETURN_IF_ERROR(parse_section(
       root, "mempool", config.mempool, std::pair{"max_transactions", &M::max_transactions},
@@ -315,6 +316,12 @@ Status validate_consensus(const ConsensusSettings& consensus) {
       require_positive(consensus.empty_block_interval_ms, "consensus.empty_block_interval_ms"));
   BALLAST_RETURN_IF_ERROR(
       require_positive(consensus.max_block_transactions, "consensus.max_block_transactions"));
+  if (consensus.block_interval_ms < 0) {
+    return invalid_argument("consensus.block_interval_ms must not be negative");
+  }
+  BALLAST_RETURN_IF_ERROR(
+      require_at_most(consensus.block_interval_ms, "consensus.block_interval_ms",
+                      consensus.empty_block_interval_ms, "consensus.empty_block_interval_ms"));
   BALLAST_RETURN_IF_ERROR(require_at_most(consensus.min_timeout_ms, "consensus.min_timeout_ms",
                                           consensus.initial_timeout_ms,
                                           "consensus.initial_timeout_ms"));
@@ -456,6 +463,7 @@ OrderedJson sections_to_json(const NodeConfig& config) {
                        {"min_timeout_ms", c.min_timeout_ms},
                        {"max_timeout_ms", c.max_timeout_ms},
                        {"empty_block_interval_ms", c.empty_block_interval_ms},
+                       {"block_interval_ms", c.block_interval_ms},
                        {"max_block_transactions", c.max_block_transactions}};
   json["mempool"] = {{"max_transactions", config.mempool.max_transactions},
                      {"max_bytes", config.mempool.max_bytes},

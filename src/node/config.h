@@ -42,6 +42,7 @@ struct ConsensusSettings {
   std::int64_t min_timeout_ms = 50;
   std::int64_t max_timeout_ms = 3'000;
   std::int64_t empty_block_interval_ms = 50;
+  std::int64_t block_interval_ms = 0;
   std::uint64_t max_block_transactions = 2'000;
 
   bool operator==(const ConsensusSettings&) const = default;

@@ -73,6 +73,7 @@ CoreOptions core_options(const NodeConfig& config, const RunOptions& run_options
   replica.timers.min_timeout_ms = config.consensus.min_timeout_ms;
   replica.timers.max_timeout_ms = config.consensus.max_timeout_ms;
   replica.empty_block_interval_ms = config.consensus.empty_block_interval_ms;
+  replica.block_interval_ms = config.consensus.block_interval_ms;
   replica.max_block_transactions = config.consensus.max_block_transactions;
   replica.limits.max_validators =
       std::max(replica.limits.max_validators, genesis.validators.size());

@@ -107,11 +107,9 @@ TEST(NodeConfigTest, LoadResolvesAgainstTheFilesDirectory) {
 
 TEST(NodeConfigTest, WrittenConfigurationParsesBackUnchanged) {
   Json json = valid_config();
-  json["consensus"] = {{"initial_timeout_ms", 800},
-                       {"min_timeout_ms", 20},
-                       {"max_timeout_ms", 9000},
-                       {"empty_block_interval_ms", 10},
-                       {"max_block_transactions", 5000}};
+  json["consensus"] = {{"initial_timeout_ms", 800}, {"min_timeout_ms", 20},
+                       {"max_timeout_ms", 9000},    {"empty_block_interval_ms", 10},
+                       {"block_interval_ms", 4},    {"max_block_transactions", 5000}};
   json["mempool"] = {{"max_transactions", 7}, {"max_bytes", 70000}, {"max_per_sender", 3}};
   json["network"] = {{"max_frame_bytes", 1000},     {"max_queued_bytes_per_peer", 5000},
                      {"keepalive_interval_ms", 10}, {"idle_timeout_ms", 30},
@@ -236,6 +234,12 @@ TEST(NodeConfigTest, TimersArePositiveAndOrdered) {
                "consensus.initial_timeout_ms (4000) must not exceed consensus.max_timeout_ms");
   json["consensus"] = {{"empty_block_interval_ms", -5}};
   expect_error(json, "consensus.empty_block_interval_ms must be positive");
+  json["consensus"] = {{"block_interval_ms", -1}};
+  expect_error(json, "consensus.block_interval_ms must not be negative");
+  json["consensus"] = {{"block_interval_ms", 60}};
+  expect_error(json,
+               "consensus.block_interval_ms (60) must not exceed "
+               "consensus.empty_block_interval_ms (50)");
   json = valid_config();
   json["network"] = {{"reconnect_min_ms", 6000}};
   expect_error(json, "network.reconnect_min_ms (6000) must not exceed network.reconnect_max_ms");

@@ -112,6 +112,28 @@ TEST(ClusterTest, FourHonestValidatorsFinalizeTheSameChain) {
   EXPECT_EQ(proposers.size(), 4u);
 }
 
+// Leaders that wait block_interval_ms before proposing are never taken for dead ones.
+TEST(ClusterTest, PacedLeadersSpaceTheirBlocksAndNoViewFails) {
+  ClusterOptions options;
+  options.config.block_interval_ms = 10;
+  options.config.max_block_transactions = 5;  // every block of the run carries transactions
+  Cluster cluster(options);
+  for (int i = 0; i < 400; ++i) cluster.queue_everywhere("tx-" + std::to_string(i));
+  cluster.start();
+  ASSERT_TRUE(cluster.run_until(60'000, [&] { return cluster.min_finalized_height() >= 30; }));
+  EXPECT_THAT(cluster.violations(), IsEmpty());
+  expect_identical_chains(cluster, {0, 1, 2, 3}, 30);
+  const auto& finalized = cluster.node(0).finalized;
+  for (Height height = 2; height <= 30; ++height) {
+    EXPECT_GE(finalized.at(height).block->timestamp_ms,
+              finalized.at(height - 1).block->timestamp_ms + 10)
+        << height;
+  }
+  for (ValidatorIndex index = 0; index < 4; ++index) {
+    EXPECT_EQ(cluster.node(index).replica->stats().views_nullified, 0u);
+  }
+}
+
 TEST(ClusterTest, SevenUnequalStakeValidatorsFinalizeTheSameChain) {
   ClusterOptions options;
   options.stakes = {5, 4, 3, 2, 2, 1, 1};

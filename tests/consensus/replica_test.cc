@@ -106,6 +106,25 @@ TEST_F(ReplicaTest, LeaderOfViewOneProposesOnStartAndVotesForItsBlock) {
   EXPECT_TRUE(solo.unpersisted_votes().empty());
 }
 
+// block_interval_ms spaces proposals with transactions: fewer, fuller views on a busy machine.
+TEST_F(ReplicaTest, ALeaderWithTransactionsWaitsTheBlockIntervalAfterItsParent) {
+  ValidatorIndex self = leader(1, genesis());
+  ReplicaConfig config;
+  config.block_interval_ms = 20;
+  Solo solo(chain_, self, config);
+  solo.application().queue("tx-1");
+  solo.start(genesis().timestamp_ms + 5);
+  EXPECT_TRUE(solo.all_of<Proposal>().empty());
+  EXPECT_EQ(solo.replica().next_deadline(), genesis().timestamp_ms + 20);
+  solo.tick(genesis().timestamp_ms + 19);
+  EXPECT_TRUE(solo.all_of<Proposal>().empty());
+  solo.tick(genesis().timestamp_ms + 20);
+  auto proposals = solo.all_of<Proposal>();
+  ASSERT_EQ(proposals.size(), 1u);
+  EXPECT_EQ(proposals[0].block.timestamp_ms, genesis().timestamp_ms + 20);
+  EXPECT_EQ(proposals[0].block.transactions, std::vector<Bytes>{bytes_of("tx-1")});
+}
+
 TEST_F(ReplicaTest, NotarizesTheLeadersProposalOnce) {
   ValidatorIndex self = first_other_than({leader(1, genesis())});
   Solo solo(chain_, self);
