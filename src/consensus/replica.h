@@ -43,11 +43,11 @@ struct ReplicaConfig {
   std::size_t max_block_transactions = 1'000;
   TimeMs max_future_timestamp_ms = 5'000;  // how far ahead of our clock a block may be stamped
   // A leader with nothing to include waits until this long after its parent before proposing
-  // an empty block; a block with transactions is proposed at once. View timeouts never go
-  // below twice this, so a waiting leader is not mistaken for a dead one.
+  // an empty block. View timeouts never go below twice this, so a waiting leader is not
+  // mistaken for a dead one.
   TimeMs empty_block_interval_ms = 50;
-  // A leader with transactions waits until this long after its parent before proposing. At
-  // most empty_block_interval_ms.
+  // A leader with transactions waits until this long after its parent before proposing (0: at
+  // once). At most empty_block_interval_ms, for the same reason.
   TimeMs block_interval_ms = 0;
   View inactivity_views = 64;     // leader skipping, see leader_schedule.h
   View max_future_views = 1'000;  // votes further ahead are ignored (memory bound)
