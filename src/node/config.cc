@@ -256,6 +256,14 @@ Status require_at_most(std::int64_t low, const char* low_field, std::int64_t hig
   return Status::ok();
 }
 
+Status require_within(std::int64_t value, std::int64_t low, std::int64_t high, const char* field) {
+  if (value < low || value > high) {
+    return invalid_argument(std::string(field) + " must be in " + std::to_string(low) + ".." +
+                            std::to_string(high));
+  }
+  return Status::ok();
+}
+
 Status validate_address(const HostPort& address, const std::string& field) {
   auto parsed = parse_host_port(address.to_string());
   if (!parsed.is_ok()) return invalid_argument(field + ": " + parsed.status().message());
@@ -316,12 +324,9 @@ Status validate_consensus(const ConsensusSettings& consensus) {
       require_positive(consensus.empty_block_interval_ms, "consensus.empty_block_interval_ms"));
   BALLAST_RETURN_IF_ERROR(
       require_positive(consensus.max_block_transactions, "consensus.max_block_transactions"));
-  if (consensus.block_interval_ms < 0) {
-    return invalid_argument("consensus.block_interval_ms must not be negative");
-  }
-  BALLAST_RETURN_IF_ERROR(
-      require_at_most(consensus.block_interval_ms, "consensus.block_interval_ms",
-                      consensus.empty_block_interval_ms, "consensus.empty_block_interval_ms"));
+  BALLAST_RETURN_IF_ERROR(require_within(consensus.block_interval_ms, 0,
+                                         consensus.empty_block_interval_ms,
+                                         "consensus.block_interval_ms"));
   BALLAST_RETURN_IF_ERROR(require_at_most(consensus.min_timeout_ms, "consensus.min_timeout_ms",
                                           consensus.initial_timeout_ms,
                                           "consensus.initial_timeout_ms"));
@@ -368,14 +373,6 @@ Status validate_limits(const NodeConfig& config) {
 // thousandths of a token) cannot overflow.
 constexpr std::uint64_t kMaxIngressAmount = 1'000'000'000;
 constexpr std::uint64_t kMaxTrackedKeys = 10'000'000;
-
-Status require_within(std::int64_t value, std::int64_t low, std::int64_t high, const char* field) {
-  if (value < low || value > high) {
-    return invalid_argument(std::string(field) + " must be in " + std::to_string(low) + ".." +
-                            std::to_string(high));
-  }
-  return Status::ok();
-}
 
 Status validate_ingress(const IngressSettings& ingress) {
   constexpr auto kAmount = static_cast<std::int64_t>(kMaxIngressAmount);

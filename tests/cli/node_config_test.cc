@@ -235,11 +235,9 @@ TEST(NodeConfigTest, TimersArePositiveAndOrdered) {
   json["consensus"] = {{"empty_block_interval_ms", -5}};
   expect_error(json, "consensus.empty_block_interval_ms must be positive");
   json["consensus"] = {{"block_interval_ms", -1}};
-  expect_error(json, "consensus.block_interval_ms must not be negative");
+  expect_error(json, "consensus.block_interval_ms must be in 0..50");
   json["consensus"] = {{"block_interval_ms", 60}};
-  expect_error(json,
-               "consensus.block_interval_ms (60) must not exceed "
-               "consensus.empty_block_interval_ms (50)");
+  expect_error(json, "consensus.block_interval_ms must be in 0..50");
   json = valid_config();
   json["network"] = {{"reconnect_min_ms", 6000}};
   expect_error(json, "network.reconnect_min_ms (6000) must not exceed network.reconnect_max_ms");
