@@ -40,7 +40,8 @@ struct SearchOutcome {
 Result<double> search_peak(double ceiling,
                            const std::function<Result<SearchOutcome>(double rate)>& run_level);
 
-// Schnorr verifications per second per core with `threads` cores verifying at once.
+// Schnorr verifications per second per core with `threads` cores verifying at once, made the
+// way the verification workers make them: through a cache of decoded keys.
 double measure_verifications_per_core(std::size_t threads, double seconds);
 
 void add_bench_command(CLI::App& app);

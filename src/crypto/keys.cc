@@ -40,6 +40,20 @@ const secp256k1_keypair* as_keypair(const std::array<std::uint8_t, 96>& storage)
   return reinterpret_cast<const secp256k1_keypair*>(storage.data());
 }
 
+secp256k1_xonly_pubkey* as_point(std::array<std::uint8_t, 64>& storage) {
+  static_assert(sizeof(secp256k1_xonly_pubkey) == 64);
+  return reinterpret_cast<secp256k1_xonly_pubkey*>(storage.data());
+}
+const secp256k1_xonly_pubkey* as_point(const std::array<std::uint8_t, 64>& storage) {
+  return reinterpret_cast<const secp256k1_xonly_pubkey*>(storage.data());
+}
+
+bool verify_point(const secp256k1_xonly_pubkey* point, const Hash256& message,
+                  const Signature& signature) {
+  return secp256k1_schnorrsig_verify(context(), signature.bytes.data(), message.bytes.data(),
+                                     message.bytes.size(), point) == 1;
+}
+
 }  // namespace
 
 Result<PublicKey> PublicKey::from_bytes(ByteView bytes) {
@@ -112,8 +126,19 @@ Signature SecretKey::sign(const Hash256& message) const {
 bool verify(const PublicKey& key, const Hash256& message, const Signature& signature) {
   secp256k1_xonly_pubkey parsed;
   if (secp256k1_xonly_pubkey_parse(context(), &parsed, key.bytes.data()) != 1) return false;
-  return secp256k1_schnorrsig_verify(context(), signature.bytes.data(), message.bytes.data(),
-                                     message.bytes.size(), &parsed) == 1;
+  return verify_point(&parsed, message, signature);
+}
+
+Result<VerifyingKey> VerifyingKey::decode(const PublicKey& key) {
+  VerifyingKey decoded;
+  if (secp256k1_xonly_pubkey_parse(context(), as_point(decoded.point_), key.bytes.data()) != 1) {
+    return invalid_argument("public key " + key.hex() + " is not a point on the curve");
+  }
+  return decoded;
+}
+
+bool VerifyingKey::verify(const Hash256& message, const Signature& signature) const {
+  return verify_point(as_point(point_), message, signature);
 }
 
 Result<SecretKey> read_key_file(const std::string& path) {

@@ -170,6 +170,11 @@ bool Transaction::signature_valid(std::string_view chain_id) const {
   return verify(sender, signing_digest(chain_id), signature);
 }
 
+bool Transaction::signature_valid(std::string_view chain_id, VerifyingKeyCache& keys) const {
+  auto key = keys.get(sender);
+  return key.is_ok() && key->verify(signing_digest(chain_id), signature);
+}
+
 Result<Transaction> Transaction::decode(ByteView bytes) {
   if (bytes.size() > kMaxTransactionBytes) {
     return invalid_argument("transaction is " + std::to_string(bytes.size()) +

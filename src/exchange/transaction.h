@@ -8,6 +8,7 @@
 
 #include "base/bytes.h"
 #include "base/status.h"
+#include "crypto/key_cache.h"
 #include "crypto/keys.h"
 #include "exchange/types.h"
 
@@ -96,6 +97,8 @@ struct Transaction {
   Hash256 id() const;
   void sign(const SecretKey& key, std::string_view chain_id);
   bool signature_valid(std::string_view chain_id) const;
+  // The same check, with the sender's key decoded through `keys`.
+  bool signature_valid(std::string_view chain_id, VerifyingKeyCache& keys) const;
 
   // Rejects truncated, oversized, trailing-byte and out-of-range encodings.
   static Result<Transaction> decode(ByteView bytes);

@@ -45,19 +45,25 @@ class Core::ChainSigner final : public consensus::Signer {
   const SecretKey& key_;
 };
 
+// Checks votes and proposals with the validators' keys decoded once, at start.
 class Core::ChainVerifier final : public consensus::Verifier {
  public:
   ChainVerifier(const consensus::ValidatorSet& validators, NodeMetrics& metrics)
-      : validators_(validators), metrics_(metrics) {}
+      : metrics_(metrics) {
+    // Every key in a genesis is a point on the curve (PublicKey::from_hex checked it).
+    for (const consensus::ValidatorInfo& validator : validators.validators()) {
+      keys_.push_back(VerifyingKey::decode(validator.key).value());
+    }
+  }
   bool verify(consensus::ValidatorIndex signer, const Hash256& digest,
               const Signature& signature) override {
-    if (signer >= validators_.size()) return false;
+    if (signer >= keys_.size()) return false;
     metrics_.consensus_verifications.fetch_add(1, std::memory_order_relaxed);
-    return ballast::verify(validators_[signer].key, digest, signature);
+    return keys_[signer].verify(digest, signature);
   }
 
  private:
-  const consensus::ValidatorSet& validators_;
+  std::vector<VerifyingKey> keys_;  // by validator index
   NodeMetrics& metrics_;
 };
 

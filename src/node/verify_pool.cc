@@ -48,6 +48,7 @@ std::size_t VerifyPool::queued() const {
 }
 
 void VerifyPool::work() {
+  VerifyingKeyCache keys;  // senders' keys, decoded once
   std::unique_lock lock(mutex_);
   for (;;) {
     ready_.wait(lock,
@@ -59,7 +60,7 @@ void VerifyPool::work() {
     std::deque<Job>& jobs = lane.jobs.at(source);
     Job& job = jobs.front();  // stays put: only this worker takes from `jobs` until it is back
     lock.unlock();
-    const bool complete = verify_chunk(job);
+    const bool complete = verify_chunk(job, keys);
     std::optional<Job> finished;
     lock.lock();
     if (complete) {
@@ -80,19 +81,19 @@ void VerifyPool::work() {
   }
 }
 
-bool VerifyPool::verify_chunk(Job& job) {
+bool VerifyPool::verify_chunk(Job& job, VerifyingKeyCache& keys) {
   const std::size_t from = job.verdicts.size();
   const std::size_t to = std::min(job.transactions.size(), from + kChunk);
   job.verdicts.reserve(job.transactions.size());
   for (std::size_t i = from; i < to; ++i) {
     Status screened = job.screen ? job.screen(i) : Status::ok();
-    job.verdicts.push_back(screened.is_ok() ? verify(std::move(job.transactions[i]))
+    job.verdicts.push_back(screened.is_ok() ? verify(std::move(job.transactions[i]), keys)
                                             : Result<VerifiedTransaction>(std::move(screened)));
   }
   return to == job.transactions.size();
 }
 
-Result<VerifiedTransaction> VerifyPool::verify(Bytes bytes) {
+Result<VerifiedTransaction> VerifyPool::verify(Bytes bytes, VerifyingKeyCache& keys) {
   Hash256 id = sha256(bytes);
   if (has_verified(id)) {
     cache_hits_.fetch_add(1, std::memory_order_relaxed);
@@ -101,7 +102,7 @@ Result<VerifiedTransaction> VerifyPool::verify(Bytes bytes) {
   auto tx = exchange::Transaction::decode(bytes);
   if (!tx.is_ok()) return Status(tx.status()).with_reason("malformed");
   verifications_.fetch_add(1, std::memory_order_relaxed);
-  if (!tx->signature_valid(chain_id_)) {
+  if (!tx->signature_valid(chain_id_, keys)) {
     return permission_denied("signature does not verify").with_reason("bad_signature");
   }
   note_verified(id);

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "app/exchange_application.h"
+#include "crypto/key_cache.h"
 
 namespace ballast::node {
 
@@ -82,8 +83,8 @@ class VerifyPool {
   };
   void work();
   // Verifies the next chunk of the source's first job; true once the job is complete.
-  bool verify_chunk(Job& job);
-  Result<VerifiedTransaction> verify(Bytes bytes);
+  bool verify_chunk(Job& job, VerifyingKeyCache& keys);
+  Result<VerifiedTransaction> verify(Bytes bytes, VerifyingKeyCache& keys);
 
   std::string chain_id_;
   const std::size_t capacity_;

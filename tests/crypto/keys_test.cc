@@ -134,7 +134,29 @@ TEST(SchnorrTest, Bip340Vectors) {
     }
     Hash256 message = hash_from_hex(vector.message);
     EXPECT_EQ(verify(*public_key, message, signature_from_hex(vector.signature)), vector.valid);
+    auto decoded = VerifyingKey::decode(*public_key);
+    ASSERT_TRUE(decoded.is_ok()) << decoded.status().to_string();
+    EXPECT_EQ(decoded->verify(message, signature_from_hex(vector.signature)), vector.valid);
   }
+}
+
+TEST(VerifyingKeyTest, RefusesAKeyNotOnTheCurve) {
+  PublicKey off_curve;
+  off_curve.bytes[31] = 5;  // x = 5: x^3 + 7 is not a square mod p
+  auto decoded = VerifyingKey::decode(off_curve);
+  ASSERT_FALSE(decoded.is_ok());
+  EXPECT_EQ(decoded.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST(VerifyingKeyTest, ChecksOnlyItsOwnSignaturesOverTheirOwnMessages) {
+  SecretKey key = SecretKey::generate();
+  SecretKey other = SecretKey::generate();
+  Hash256 message = sha256(as_bytes("cancel order 7"));
+  auto decoded = VerifyingKey::decode(key.public_key());
+  ASSERT_TRUE(decoded.is_ok());
+  EXPECT_TRUE(decoded->verify(message, key.sign(message)));
+  EXPECT_FALSE(decoded->verify(message, other.sign(message)));
+  EXPECT_FALSE(decoded->verify(sha256(as_bytes("cancel order 8")), key.sign(message)));
 }
 
 TEST(SchnorrTest, Bip340VectorWithPublicKeyNotOnTheCurve) {

@@ -104,6 +104,27 @@ TEST(TransactionSigningTest, AnyChangeInvalidatesTheSignature) {
   EXPECT_FALSE(changed.signature_valid("chain"));
 }
 
+TEST(TransactionSigningTest, ACachedSenderKeyGivesTheSameVerdicts) {
+  VerifyingKeyCache keys(1);  // one slot: every other sender takes it over
+  Transaction tx = one_of_each()[1];
+  SecretKey someone_else = SecretKey::insecure_from_seed("someone else");
+  Transaction other_sender = tx;
+  other_sender.sender = someone_else.public_key();
+  other_sender.sign(someone_else, "chain");
+  Transaction forged = tx;
+  forged.sender = other_sender.sender;  // tx's signature, claimed by someone else
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_TRUE(tx.signature_valid("chain", keys));
+    EXPECT_FALSE(tx.signature_valid("other-chain", keys));
+    EXPECT_FALSE(forged.signature_valid("chain", keys));
+    EXPECT_TRUE(other_sender.signature_valid("chain", keys));
+  }
+  Transaction off_curve = tx;
+  off_curve.sender = PublicKey{};
+  off_curve.sender.bytes[31] = 5;  // x = 5 is not on the curve
+  EXPECT_FALSE(off_curve.signature_valid("chain", keys));
+}
+
 TEST(TypesTest, FeesRoundUpAndNeverExceedTheAmount) {
   EXPECT_EQ(fee_for(0, 30), 0);
   EXPECT_EQ(fee_for(1, 1), 1);
