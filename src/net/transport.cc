@@ -111,6 +111,8 @@ class TransportCore : public SessionHost, public std::enable_shared_from_this<Tr
   std::uint16_t listen_port() const { return listen_port_; }
   bool send(std::uint32_t peer, std::shared_ptr<const Bytes> frame);
   void broadcast(const std::shared_ptr<const Bytes>& frame);
+  std::uint64_t session_generation(std::uint32_t peer) const;
+  bool send(std::uint32_t peer, std::uint64_t generation, std::shared_ptr<const Bytes> frame);
   std::vector<PeerStats> stats() const;
   std::uint64_t unattributed_rejections() const { return unattributed_rejections_; }
 
@@ -133,6 +135,7 @@ class TransportCore : public SessionHost, public std::enable_shared_from_this<Tr
     std::atomic<std::uint64_t> rejected_handshakes{0};
     // Under mutex_.
     std::shared_ptr<Session> current;
+    std::uint64_t generation = 0;  // of `current`; counts the sessions established
     std::string last_error;
     std::unique_ptr<asio::steady_timer> redial_timer;  // only for peers we dial
     std::uint32_t failed_dials = 0;
@@ -298,14 +301,15 @@ void TransportCore::on_established(const std::shared_ptr<Session>& session) {
     if (session->role() == Role::kAcceptor) --inbound_handshakes_;
     if (session->role() == Role::kDialer) peer->failed_dials = 0;
     replaced = std::exchange(peer->current, session);
+    ++peer->generation;
   }
   spdlog::info("session with {} established", peer_name(*session));
   if (replaced) {
     replaced->close(CloseKind::kReplaced, "replaced by a new session from the same validator");
     ++peer->disconnects;
-    call_handler([&] { on_peer_(index, false); });
+    if (on_peer_) call_handler([&] { on_peer_(index, false); });
   }
-  call_handler([&] { on_peer_(index, true); });
+  if (on_peer_) call_handler([&] { on_peer_(index, true); });
 }
 
 void TransportCore::on_frame(std::uint32_t peer, Bytes frame) {
@@ -343,7 +347,7 @@ void TransportCore::on_closed(const std::shared_ptr<Session>& session) {
   }
   if (was_current) {
     ++peer->disconnects;
-    call_handler([&] { on_peer_(peer->address.index, false); });
+    if (on_peer_) call_handler([&] { on_peer_(peer->address.index, false); });
   }
 }
 
@@ -409,6 +413,27 @@ void TransportCore::broadcast(const std::shared_ptr<const Bytes>& frame) {
   for (const auto& [index, peer] : slots_) send(index, frame);
 }
 
+std::uint64_t TransportCore::session_generation(std::uint32_t index) const {
+  PeerSlot* peer = slot(index);
+  if (peer == nullptr) return 0;
+  std::lock_guard lock(mutex_);
+  return peer->current ? peer->generation : 0;
+}
+
+bool TransportCore::send(std::uint32_t index, std::uint64_t generation,
+                         std::shared_ptr<const Bytes> frame) {
+  BALLAST_ASSERT_MSG(frame != nullptr && !frame->empty(), "empty frames are keepalives");
+  BALLAST_ASSERT_MSG(frame->size() <= config_.max_frame_bytes, "frame over max_frame_bytes");
+  PeerSlot* peer = slot(index);
+  if (peer == nullptr) return false;
+  std::shared_ptr<Session> session;
+  {
+    std::lock_guard lock(mutex_);
+    if (peer->generation == generation) session = peer->current;
+  }
+  return session != nullptr && session->send(std::move(frame)) == Session::SendResult::kQueued;
+}
+
 std::vector<PeerStats> TransportCore::stats() const {
   std::vector<PeerStats> all;
   all.reserve(slots_.size());
@@ -457,6 +482,13 @@ bool Transport::send(std::uint32_t peer, std::shared_ptr<const Bytes> frame) {
 }
 void Transport::broadcast(std::shared_ptr<const Bytes> frame) {
   core_->broadcast(frame);
+}
+std::uint64_t Transport::session_generation(std::uint32_t peer) const {
+  return core_->session_generation(peer);
+}
+bool Transport::send(std::uint32_t peer, std::uint64_t generation,
+                     std::shared_ptr<const Bytes> frame) {
+  return core_->send(peer, generation, std::move(frame));
 }
 std::vector<PeerStats> Transport::stats() const {
   return core_->stats();

@@ -68,7 +68,7 @@ class Transport {
  public:
   // Both handlers run on an Asio thread, never after stop() has returned, and must not call
   // stop(). Frames of one session arrive in order and between its connected and disconnected
-  // events; peer events are serialized across sessions.
+  // events; peer events are serialized across sessions. `on_peer` may be empty.
   using FrameHandler = std::function<void(std::uint32_t peer, Bytes frame)>;
   using PeerHandler = std::function<void(std::uint32_t peer, bool connected)>;
 
@@ -89,6 +89,14 @@ class Transport {
   // its queue over the bound, in which case that peer is disconnected.
   bool send(std::uint32_t peer, std::shared_ptr<const Bytes> frame);
   void broadcast(std::shared_ptr<const Bytes> frame);
+
+  // Thread-safe. Every session a peer establishes gets the next generation (1, 2, ...); 0 while
+  // the peer has none. A caller that must send a new session something before anything else
+  // (what the peer missed while it was away) polls this, sends that, and then sends the rest
+  // with the generation, so none of it can slip into a newer session ahead of its own catch-up.
+  std::uint64_t session_generation(std::uint32_t peer) const;
+  // send() into that generation's session only: false once it is no longer the peer's current.
+  bool send(std::uint32_t peer, std::uint64_t generation, std::shared_ptr<const Bytes> frame);
 
   std::vector<PeerStats> stats() const;  // thread-safe, ordered by index
   // Refused inbound handshakes that never named a known validator (garbage, unknown index).

@@ -91,6 +91,9 @@ Core::Core(CoreOptions options, const exchange::Genesis& genesis, const SecretKe
   BALLAST_ASSERT(journal_ != nullptr);
   BALLAST_ASSERT(options_.replica.self < validators_.size());
   BALLAST_ASSERT(validators_[options_.replica.self].key == identity.public_key());
+  for (std::uint32_t peer = 0; peer < validators_.size(); ++peer) {
+    if (peer != options_.replica.self) caught_up_sessions_.emplace(peer, 0);
+  }
   if (options_.byzantine_equivocate) {
     equivocator_ = std::make_unique<Equivocator>(options_.replica.chain_id, options_.replica.self,
                                                  validators_.size(), *signer_);
@@ -251,12 +254,6 @@ void Core::handle(CoreInput& input, std::int64_t now) {
     query->run(view);
   } else if (auto* stream = std::get_if<StreamInput>(&input)) {
     on_stream_input(*stream);
-  } else if (auto* connection = std::get_if<PeerConnection>(&input)) {
-    connected_[connection->peer] = connection->connected;
-    if (connection->connected) {
-      send_to(connection->peer, own_sync_status());
-      send_pool_to(connection->peer);
-    }
   }
 }
 
@@ -410,6 +407,7 @@ void Core::flush() {
     transactions_.on_dropped(id, std::move(reason));
   }
   journal_->commit();
+  catch_up_new_sessions();
   send_gossip();
   publish_status();
 }
@@ -471,21 +469,40 @@ void Core::maybe_snapshot() {
   spdlog::info("snapshot at height {}", height);
 }
 
+// A peer with a new session (first contact, a restart, a healed link) may have missed gossip:
+// what went out while it had no session, or into a session that failed, never arrived. Before
+// any gossip goes into the new session it gets this node's sync status and whole pool. Polled
+// every round rather than told by an event, so that no new session can be missed (an event
+// could find the inbox full) or get fresh gossip ahead of its catch-up (the transport makes a
+// session current before anyone hears of it).
+void Core::catch_up_new_sessions() {
+  for (auto& [peer, caught_up] : caught_up_sessions_) {
+    const std::uint64_t generation = transport_.session_generation(peer);
+    if (generation == caught_up) continue;
+    caught_up = generation;
+    if (generation == 0) continue;  // no session now
+    transport_.send(peer, generation,
+                    std::make_shared<const Bytes>(encode_wire(own_sync_status())));
+    send_pool_to(peer, generation);
+  }
+}
+
+// Gossip goes only into the sessions that got their catch-up (catch_up_new_sessions).
 void Core::send_gossip() {
   for (;;) {
     std::vector<Bytes> batch = application_->take_gossip(options_.gossip_batch_bytes);
     if (batch.empty()) return;
-    transport_.broadcast(
-        std::make_shared<const Bytes>(encode_wire(TransactionBatch{std::move(batch)})));
+    auto frame = std::make_shared<const Bytes>(encode_wire(TransactionBatch{std::move(batch)}));
+    for (const auto& [peer, generation] : caught_up_sessions_) {
+      if (generation != 0) transport_.send(peer, generation, frame);
+    }
   }
 }
 
-// A peer that (re)connects may have missed gossip: it was down, or the link was cut, and
-// broadcasts skip a peer without a session. It gets the whole pool, each sender's transactions
-// in nonce order, so that none of them is overtaken at its next leader by a later transaction of
-// the same sender (which would leave it stale: acknowledged, then dropped). What it already
-// holds costs it one hash each.
-void Core::send_pool_to(std::uint32_t peer) {
+// Each sender's transactions in nonce order, so that none of them is overtaken at the peer's
+// next leader by a later transaction of the same sender (which would leave it stale:
+// acknowledged, then dropped). What the peer already holds costs it one hash each.
+void Core::send_pool_to(std::uint32_t peer, std::uint64_t generation) {
   const std::size_t max_count = WireLimits{}.max_gossip_transactions;
   TransactionBatch batch;
   std::size_t bytes = 0;
@@ -493,14 +510,15 @@ void Core::send_pool_to(std::uint32_t peer) {
     const bool full = bytes + entry.bytes.size() > options_.gossip_batch_bytes ||
                       batch.transactions.size() == max_count;
     if (full && !batch.transactions.empty()) {
-      send_to(peer, batch);
+      transport_.send(peer, generation, std::make_shared<const Bytes>(encode_wire(batch)));
       batch.transactions.clear();
       bytes = 0;
     }
     batch.transactions.push_back(entry.bytes);
     bytes += entry.bytes.size();
   });
-  if (!batch.transactions.empty()) send_to(peer, batch);
+  if (!batch.transactions.empty())
+    transport_.send(peer, generation, std::make_shared<const Bytes>(encode_wire(batch)));
 }
 
 // On the sender's thread. Timed, because a slow disk shows here first: every vote waits for it.
@@ -535,7 +553,9 @@ void Core::publish_status() {
   status.leader = replica_->current_leader();
   if (auto root = application_->root_at(status.height)) status.state_root = root->hex();
   status.block_hash = replica_->finalized_hash().hex();
-  for (const auto& [peer, up] : connected_) status.peers_connected += up ? 1 : 0;
+  for (const auto& [peer, generation] : caught_up_sessions_) {
+    status.peers_connected += generation != 0 ? 1 : 0;
+  }
   status.mempool_transactions = application_->mempool_size();
   status.mempool_bytes = application_->mempool_bytes();
   status.inbox_queued = inbox_.size();

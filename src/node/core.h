@@ -103,12 +103,8 @@ struct StreamInput {
 struct GossipedTransactions {
   std::vector<VerifiedTransaction> transactions;
 };
-struct PeerConnection {
-  std::uint32_t peer = 0;
-  bool connected = false;
-};
 using CoreInput = std::variant<PeerMessage, ClientTransaction, ClientBatch, GossipedTransactions,
-                               PeerConnection, CoreQuery, StreamInput>;
+                               CoreQuery, StreamInput>;
 
 // The equivocation proofs this validator holds against one other validator.
 struct EvidenceAgainst {
@@ -206,8 +202,9 @@ class Core {
   void after_finalized(const std::vector<consensus::FinalizedBlock>& blocks);
   void maybe_snapshot();
   void refresh_market_statuses();  // after each executed block
+  void catch_up_new_sessions();
   void send_gossip();
-  void send_pool_to(std::uint32_t peer);
+  void send_pool_to(std::uint32_t peer, std::uint64_t generation);
   void publish_status();
   void report_stalled_finalization(std::int64_t now);
   void count_block_verifications();
@@ -260,7 +257,8 @@ class Core {
   bool replaying_ = false;             // executing stored blocks at start: not news to anyone
   bool transactions_arrived_ = false;  // admitted since the replica was last told
 
-  std::map<std::uint32_t, bool> connected_;
+  // Each peer's session that got this node's catch-up, by transport generation (0: none yet).
+  std::map<std::uint32_t, std::uint64_t> caught_up_sessions_;
   std::uint64_t transactions_finalized_ = 0;
   std::uint64_t bad_peer_messages_ = 0;
   consensus::Height last_snapshot_height_ = 0;

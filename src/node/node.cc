@@ -189,9 +189,7 @@ Validator::Validator(const NodeConfig& config, const RunOptions& run_options,
   transport_ = std::make_unique<net::Transport>(
       io_, transport_config(config, genesis_.chain_id), identity_,
       [this](std::uint32_t peer, Bytes frame) { on_frame(peer, std::move(frame)); },
-      [this](std::uint32_t peer, bool connected) {
-        (void)core_->post(PeerConnection{peer, connected});
-      });
+      net::Transport::PeerHandler{});  // the core polls for new sessions instead
   CoreOptions options = core_options(config, run_options, genesis_);
   wire_limits_ = options.wire;
   core_ = std::make_unique<Core>(std::move(options), genesis_, identity_, *storage_,

@@ -422,6 +422,39 @@ TEST_F(TransportTest, ADialerReconnectsAfterTheAcceptorRestarts) {
   EXPECT_EQ(dialer.stats_of(1).disconnects, 1u);
 }
 
+// What a node must send a new session first (what the peer missed) cannot be overtaken: a
+// frame sent for one session never slips into the next one.
+TEST_F(TransportTest, AFrameForAnEarlierSessionIsNeverCarriedByALaterOne) {
+  Node& acceptor = start(config_for(1, {0}));
+  Node& dialer = start(config_for(0, {1}));
+  ASSERT_TRUE(dialer.inbox.wait_connected(1, true));
+  const std::uint64_t first = dialer.transport.session_generation(1);
+  EXPECT_GT(first, 0u);
+  ASSERT_TRUE(dialer.transport.send(1, first, frame_of("to the first session")));
+  ASSERT_TRUE(acceptor.inbox.wait_frames(0, 1));
+
+  const std::uint16_t port = acceptor.transport.listen_port();
+  acceptor.transport.stop();
+  ASSERT_TRUE(dialer.inbox.wait_connected(1, false));
+  EXPECT_EQ(dialer.transport.session_generation(1), 0u) << "no session, no generation";
+  EXPECT_FALSE(dialer.transport.send(1, first, frame_of("lost with the first session")));
+  TransportConfig config = config_for(1, {0});
+  config.listen_port = port;
+  Node& restarted = start(config);
+  ASSERT_TRUE(dialer.inbox.wait_connected(1, true));
+
+  const std::uint64_t second = dialer.transport.session_generation(1);
+  EXPECT_GT(second, first);
+  EXPECT_FALSE(dialer.transport.send(1, first, frame_of("meant for the first session")));
+  ASSERT_TRUE(dialer.transport.send(1, second, frame_of("catch-up")));
+  ASSERT_TRUE(dialer.transport.send(1, frame_of("anything after it")));
+  ASSERT_TRUE(restarted.inbox.wait_frames(0, 2));
+  std::vector<Bytes> received = restarted.inbox.frames(0);
+  ASSERT_EQ(received.size(), 2u);
+  EXPECT_EQ(text_of(received[0]), "catch-up");
+  EXPECT_EQ(text_of(received[1]), "anything after it");
+}
+
 TEST_F(TransportTest, AnInboundSessionReplacesTheOldOneFromTheSameValidator) {
   Node& acceptor = start(config_for(1, {0}));
   RawPeer first(acceptor.transport.listen_port());
