@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "base/assert.h"
@@ -142,6 +143,8 @@ class TransportCore : public SessionHost, public std::enable_shared_from_this<Tr
   };
 
   PeerSlot* slot(std::uint32_t index) const;
+  bool send_to_current(std::uint32_t index, std::optional<std::uint64_t> generation,
+                       std::shared_ptr<const Bytes> frame);
   Status listen();
   void accept_next();  // under mutex_
   void on_accepted(const error_code& error, tcp::socket socket);
@@ -397,6 +400,17 @@ void TransportCore::stop() {
 }
 
 bool TransportCore::send(std::uint32_t index, std::shared_ptr<const Bytes> frame) {
+  return send_to_current(index, std::nullopt, std::move(frame));
+}
+
+bool TransportCore::send(std::uint32_t index, std::uint64_t generation,
+                         std::shared_ptr<const Bytes> frame) {
+  return send_to_current(index, generation, std::move(frame));
+}
+
+// Into the peer's current session, provided it is of `generation` when one is given.
+bool TransportCore::send_to_current(std::uint32_t index, std::optional<std::uint64_t> generation,
+                                    std::shared_ptr<const Bytes> frame) {
   BALLAST_ASSERT_MSG(frame != nullptr && !frame->empty(), "empty frames are keepalives");
   BALLAST_ASSERT_MSG(frame->size() <= config_.max_frame_bytes, "frame over max_frame_bytes");
   PeerSlot* peer = slot(index);
@@ -404,7 +418,7 @@ bool TransportCore::send(std::uint32_t index, std::shared_ptr<const Bytes> frame
   std::shared_ptr<Session> session;
   {
     std::lock_guard lock(mutex_);
-    session = peer->current;
+    if (!generation || peer->generation == *generation) session = peer->current;
   }
   return session != nullptr && session->send(std::move(frame)) == Session::SendResult::kQueued;
 }
@@ -418,20 +432,6 @@ std::uint64_t TransportCore::session_generation(std::uint32_t index) const {
   if (peer == nullptr) return 0;
   std::lock_guard lock(mutex_);
   return peer->current ? peer->generation : 0;
-}
-
-bool TransportCore::send(std::uint32_t index, std::uint64_t generation,
-                         std::shared_ptr<const Bytes> frame) {
-  BALLAST_ASSERT_MSG(frame != nullptr && !frame->empty(), "empty frames are keepalives");
-  BALLAST_ASSERT_MSG(frame->size() <= config_.max_frame_bytes, "frame over max_frame_bytes");
-  PeerSlot* peer = slot(index);
-  if (peer == nullptr) return false;
-  std::shared_ptr<Session> session;
-  {
-    std::lock_guard lock(mutex_);
-    if (peer->generation == generation) session = peer->current;
-  }
-  return session != nullptr && session->send(std::move(frame)) == Session::SendResult::kQueued;
 }
 
 std::vector<PeerStats> TransportCore::stats() const {
