@@ -59,8 +59,8 @@ class SecretKey {
 // BIP-340 verification of `signature` over the 32-byte digest `message` by `key`.
 bool verify(const PublicKey& key, const Hash256& message, const Signature& signature);
 
-// A public key decoded into a curve point once. Decoding (a square root in the field) is about a
-// tenth of a verification, so a key that checks many signatures (a validator's, an active
+// A public key decoded into a curve point once. Decoding (a square root in the field) is about 8%
+// of a verification, so a key that checks many signatures (a validator's, an active
 // trader's) is worth keeping in this form.
 class VerifyingKey {
  public:

@@ -506,19 +506,19 @@ void Core::send_pool_to(std::uint32_t peer, std::uint64_t generation) {
   const std::size_t max_count = WireLimits{}.max_gossip_transactions;
   TransactionBatch batch;
   std::size_t bytes = 0;
+  auto send_batch = [&] {
+    transport_.send(peer, generation, std::make_shared<const Bytes>(encode_wire(batch)));
+    batch.transactions.clear();
+    bytes = 0;
+  };
   application_->mempool().for_each_by_sender([&](const mempool::Entry& entry) {
     const bool full = bytes + entry.bytes.size() > options_.gossip_batch_bytes ||
                       batch.transactions.size() == max_count;
-    if (full && !batch.transactions.empty()) {
-      transport_.send(peer, generation, std::make_shared<const Bytes>(encode_wire(batch)));
-      batch.transactions.clear();
-      bytes = 0;
-    }
+    if (full && !batch.transactions.empty()) send_batch();
     batch.transactions.push_back(entry.bytes);
     bytes += entry.bytes.size();
   });
-  if (!batch.transactions.empty())
-    transport_.send(peer, generation, std::make_shared<const Bytes>(encode_wire(batch)));
+  if (!batch.transactions.empty()) send_batch();
 }
 
 // On the sender's thread. Timed, because a slow disk shows here first: every vote waits for it.
