@@ -90,6 +90,7 @@ Replica::Replica(ReplicaConfig config, const ValidatorSet& validators, Signer& s
       schedule_(validators, sha256(as_bytes("ballast-leaders:" + config_.chain_id)),
                 config_.inactivity_views) {
   BALLAST_ASSERT(config_.self < validators.size());
+  BALLAST_ASSERT(config_.block_interval_ms <= config_.empty_block_interval_ms);
   auto entry = std::make_unique<BlockEntry>();
   entry->block = std::make_shared<const Block>(genesis);
   entry->hash = genesis.hash();
@@ -449,6 +450,11 @@ void Replica::maybe_propose(TimeMs now) {
   const ActivityRecord* activity = activity_of(*parent_hash);
   if (activity == nullptr || schedule_.leader(view_, *activity) != config_.self) return;
   const Block& parent = *blocks_.at(*parent_hash)->block;
+  // Checked before the payload is built, which a waiting leader would otherwise redo each round.
+  if (now < parent.timestamp_ms + config_.block_interval_ms) {
+    propose_at_ = parent.timestamp_ms + config_.block_interval_ms;
+    return;
+  }
 
   Block block;
   block.view = view_;
@@ -463,10 +469,8 @@ void Replica::maybe_propose(TimeMs now) {
   std::vector<const Block*> pending = pending_chain(*parent_hash);
   block.transactions =
       application_.build_payload(block.height, pending, config_.max_block_transactions);
-  const TimeMs interval =
-      block.transactions.empty() ? config_.empty_block_interval_ms : config_.block_interval_ms;
-  if (now < parent.timestamp_ms + interval) {
-    propose_at_ = parent.timestamp_ms + interval;
+  if (block.transactions.empty() && now < parent.timestamp_ms + config_.empty_block_interval_ms) {
+    propose_at_ = parent.timestamp_ms + config_.empty_block_interval_ms;
     return;
   }
   propose_at_.reset();

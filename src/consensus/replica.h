@@ -46,7 +46,7 @@ struct ReplicaConfig {
   // an empty block. View timeouts never go below twice this, so a waiting leader is not
   // mistaken for a dead one.
   TimeMs empty_block_interval_ms = 50;
-  // A leader with transactions waits until this long after its parent before proposing (0: at
+  // No leader proposes, with transactions or without, until this long after its parent (0: at
   // once). At most empty_block_interval_ms, for the same reason.
   TimeMs block_interval_ms = 0;
   View inactivity_views = 64;     // leader skipping, see leader_schedule.h

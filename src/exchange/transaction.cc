@@ -1,6 +1,7 @@
 #include "exchange/transaction.h"
 
 #include "base/codec.h"
+#include "crypto/key_cache.h"
 
 namespace ballast::exchange {
 namespace {

@@ -8,9 +8,12 @@
 
 #include "base/bytes.h"
 #include "base/status.h"
-#include "crypto/key_cache.h"
 #include "crypto/keys.h"
 #include "exchange/types.h"
+
+namespace ballast {
+class VerifyingKeyCache;
+}  // namespace ballast
 
 namespace ballast::exchange {
 

@@ -481,8 +481,7 @@ void Core::catch_up_new_sessions() {
     if (generation == caught_up) continue;
     caught_up = generation;
     if (generation == 0) continue;  // no session now
-    transport_.send(peer, generation,
-                    std::make_shared<const Bytes>(encode_wire(own_sync_status())));
+    send_to(peer, generation, own_sync_status());
     send_pool_to(peer, generation);
   }
 }
@@ -507,7 +506,7 @@ void Core::send_pool_to(std::uint32_t peer, std::uint64_t generation) {
   TransactionBatch batch;
   std::size_t bytes = 0;
   auto send_batch = [&] {
-    transport_.send(peer, generation, std::make_shared<const Bytes>(encode_wire(batch)));
+    send_to(peer, generation, batch);
     batch.transactions.clear();
     bytes = 0;
   };
@@ -543,6 +542,10 @@ void Core::send_frame(const OutgoingFrame& frame) {
 
 void Core::send_to(std::uint32_t peer, const WireMessage& message) {
   transport_.send(peer, std::make_shared<const Bytes>(encode_wire(message)));
+}
+
+void Core::send_to(std::uint32_t peer, std::uint64_t generation, const WireMessage& message) {
+  transport_.send(peer, generation, std::make_shared<const Bytes>(encode_wire(message)));
 }
 
 void Core::publish_status() {

@@ -226,6 +226,8 @@ class Core {
   Status verify_snapshot(const SnapshotDownload& download);
   void install_snapshot(const SnapshotDownload& download, std::int64_t now);
   void send_to(std::uint32_t peer, const WireMessage& message);
+  // Into that session of the peer only (Transport::session_generation).
+  void send_to(std::uint32_t peer, std::uint64_t generation, const WireMessage& message);
   Status sync_chain();
   void send_frame(const OutgoingFrame& frame);
 

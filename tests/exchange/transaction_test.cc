@@ -1,6 +1,7 @@
 // The canonical transaction encoding: round trips, and every malformed input is rejected.
 #include <gtest/gtest.h>
 
+#include "crypto/key_cache.h"
 #include "exchange/transaction.h"
 
 namespace ballast::exchange {
