@@ -29,7 +29,8 @@ bool Mempool::Priority::operator<(const Priority& other) const {
   return arrival < other.arrival;
 }
 
-Mempool::Mempool(MempoolLimits limits) : limits_(limits) {
+Mempool::Mempool(MempoolLimits limits)
+    : limits_(limits), holds_(limits.max_holds, limits.hold_heights) {
   BALLAST_ASSERT(limits_.max_transactions > 0 && limits_.max_bytes > 0);
   BALLAST_ASSERT(limits_.max_per_sender > 0 && limits_.max_nonce_ahead > 0);
   BALLAST_ASSERT(limits_.max_eviction_reports > 0);
@@ -69,11 +70,22 @@ Status Mempool::add(Entry entry, std::uint64_t sender_last_nonce, std::uint64_t 
           "replaced by a transaction with the same nonce and a higher " + describe_fee(entry));
   }
   for (const Hash256& victim : victims) {
+    // Other validators may still hold it: this one must not include its successors first.
+    const Entry& evicted = entries_.at(victim);
+    const EntryKey missing{evicted.sender, evicted.nonce, evicted.expiry_height};
     erase(victim, "evicted from the full mempool by a transaction paying " + describe_fee(entry));
+    holds_.hold_behind(missing, height);
   }
+  holds_.arrived(entry.sender, entry.nonce);
   insert(std::move(entry), gossip);
   BALLAST_ASSERT(size() <= limits_.max_transactions && bytes_ <= limits_.max_bytes);
   return Status::ok();
+}
+
+void Mempool::hold_behind(const EntryKey& missing, std::uint64_t height) {
+  auto queue = by_sender_.find(missing.sender);
+  if (queue != by_sender_.end() && queue->second.contains(missing.nonce)) return;
+  holds_.hold_behind(missing, height);
 }
 
 std::vector<const Entry*> Mempool::entries_of(const PublicKey& sender) const {
@@ -229,6 +241,7 @@ const Entry* Mempool::successor_of(const Entry& entry) const {
 std::vector<const Entry*> Mempool::select(std::size_t max_count, std::size_t max_bytes,
                                           const std::function<bool(const Entry&)>& skip) const {
   std::vector<const Entry*> chosen;
+  if (holds_.holds_everything()) return chosen;
   std::size_t total = 0;
   std::map<Priority, const Entry*> successors;
   auto head = heads_.begin();
@@ -243,6 +256,7 @@ std::vector<const Entry*> Mempool::select(std::size_t max_count, std::size_t max
     } else {
       break;
     }
+    if (holds_.holds(next->sender, next->nonce)) continue;  // its successors are held too
     if (!skip || !skip(*next)) {
       if (next->bytes.size() > max_bytes - total) break;
       chosen.push_back(next);
@@ -271,6 +285,7 @@ std::size_t Mempool::prune(std::uint64_t height,
     }
   }
   for (auto& [id, reason] : dropped) erase(id, std::move(reason));
+  holds_.release(height, last_nonce);
   return dropped.size();
 }
 

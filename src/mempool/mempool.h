@@ -21,6 +21,7 @@
 #include "base/status.h"
 #include "crypto/hash.h"
 #include "crypto/keys.h"
+#include "mempool/holds.h"
 
 namespace ballast::mempool {
 
@@ -41,6 +42,8 @@ struct MempoolLimits {
   std::size_t max_per_sender = 256;
   std::uint64_t max_nonce_ahead = 1'000;     // a nonce at most this far past the sender's last
   std::size_t max_eviction_reports = 1'024;  // unread reports kept; the oldest go first
+  std::size_t max_holds = 65'536;            // missing transactions tracked (holds.h)
+  std::uint64_t hold_heights = 64;           // the longest a hold lasts
 };
 
 class Mempool {
@@ -53,8 +56,18 @@ class Mempool {
   Status add(Entry entry, std::uint64_t sender_last_nonce, std::uint64_t height,
              bool gossip = false);
 
+  // A transaction of `missing.sender` that another validator may hold is not here (it was
+  // dropped on its way, or refused): until it is used, expires or the hold lasts its limit,
+  // select() takes none of that sender's entries with a higher nonce (holds.h). Nothing if
+  // that nonce is pooled. An entry this pool evicts leaves such a hold by itself.
+  void hold_behind(const EntryKey& missing, std::uint64_t height);
+  // Losses too many to name: select() takes nothing until `hold_heights` pass after `height`.
+  void hold_everything(std::uint64_t height) { holds_.hold_everything(height); }
+  const Holds& holds() const { return holds_; }
+
   // Entries for a block, best first: cancels, then higher fee, then earlier arrival, except
-  // that an entry becomes eligible only after its sender's lower-nonce pooled entries. Entries
+  // that an entry becomes eligible only after its sender's lower-nonce pooled entries, and
+  // never while a hold keeps its sender's higher nonces back. Entries
   // for which `skip` is true are passed over (and no longer hold back that sender's next
   // ones). Stops at `max_count` entries or when the next would take the total past
   // `max_bytes`. The pointers are valid until the pool next changes.
@@ -65,8 +78,8 @@ class Mempool {
   void remove(const Hash256& id);
 
   // After a block at `height`: drops entries that expired or whose nonce the sender has now
-  // used (`last_nonce` gives each sender's last used nonce). Returns how many were dropped;
-  // each is reported through take_evicted().
+  // used (`last_nonce` gives each sender's last used nonce), and ends the holds that are over.
+  // Returns how many entries were dropped; each is reported through take_evicted().
   std::size_t prune(std::uint64_t height,
                     const std::function<std::uint64_t(const PublicKey&)>& last_nonce);
 
@@ -118,6 +131,7 @@ class Mempool {
   std::vector<Bytes> take_gossip_where(std::size_t max_bytes, bool only_leading_cancels);
 
   MempoolLimits limits_;
+  Holds holds_;
   std::uint64_t next_arrival_ = 0;
   std::size_t bytes_ = 0;
   std::map<Hash256, Entry> entries_;

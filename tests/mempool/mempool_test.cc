@@ -1,7 +1,8 @@
 // The mempool's rules, one bound or rule per test: priority order with per-sender nonce order,
 // eviction when full by count and by bytes, the outbid rule, replace-by-fee, the per-sender
-// limit, the nonce window, expiry and prune, duplicates, gossip batching, eviction reports; and
-// a property test of random operations against a plain model and a brute-force selector.
+// limit, the nonce window, expiry and prune, duplicates, gossip batching, eviction reports,
+// holds behind missing nonces; and a property test of random operations against a plain model
+// and a brute-force selector.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -381,6 +382,104 @@ TEST(MempoolTest, GossipDropsAnEntryThatCouldNeverFitABatch) {
   EXPECT_TRUE(pool.contains(big));
 }
 
+// --- holds: a sender's later nonces wait behind one that is missing here ---------------------
+
+EntryKey key_of(const Spec& spec) {
+  return {sender_key(spec.sender), spec.nonce, spec.expiry_height};
+}
+
+TEST(MempoolHoldsTest, AMissingNonceKeepsItsSendersLaterEntriesOutOfBlocks) {
+  Mempool pool;
+  Hash256 first = add_ok(pool, {.sender = 1, .nonce = 1, .fee = 1, .salt = 1});
+  add_ok(pool, {.sender = 1, .nonce = 3, .fee = 9, .salt = 2});
+  add_ok(pool, {.sender = 1, .nonce = 4, .fee = 9, .salt = 3});
+  Hash256 other = add_ok(pool, {.sender = 2, .nonce = 5, .fee = 1, .salt = 4});
+  pool.hold_behind(key_of({.sender = 1, .nonce = 2}), 0);
+  EXPECT_EQ(pool.holds().size(), 1u);
+  // Nonce 1 comes before the missing 2; 3 and 4 must wait for it. Other senders go on.
+  EXPECT_EQ(select_all(pool), (std::vector<Hash256>{first, other}));
+}
+
+TEST(MempoolHoldsTest, TheMissingTransactionArrivingEndsItsHold) {
+  Mempool pool;
+  Hash256 third = add_ok(pool, {.sender = 1, .nonce = 3, .fee = 9, .salt = 1});
+  pool.hold_behind(key_of({.sender = 1, .nonce = 2}), 0);
+  EXPECT_TRUE(select_all(pool).empty());
+  Hash256 second = add_ok(pool, {.sender = 1, .nonce = 2, .fee = 1, .salt = 2});
+  EXPECT_EQ(pool.holds().size(), 0u);
+  EXPECT_EQ(select_all(pool), (std::vector<Hash256>{second, third})) << "in nonce order";
+}
+
+TEST(MempoolHoldsTest, NoHoldForANonceThePoolHolds) {
+  Mempool pool;
+  add_ok(pool, {.sender = 1, .nonce = 2, .fee = 1, .salt = 1});
+  pool.hold_behind(key_of({.sender = 1, .nonce = 2}), 0);
+  EXPECT_EQ(pool.holds().size(), 0u);
+}
+
+TEST(MempoolHoldsTest, AHoldEndsOnceItsNonceIsUsed) {
+  Mempool pool;
+  Hash256 later = add_ok(pool, {.sender = 1, .nonce = 5, .fee = 1, .salt = 1});
+  pool.hold_behind(key_of({.sender = 1, .nonce = 2}), 0);
+  pool.prune(1, [](const PublicKey&) { return std::uint64_t{1}; });
+  EXPECT_TRUE(select_all(pool).empty()) << "nonce 2 not used yet";
+  pool.prune(2, [](const PublicKey&) { return std::uint64_t{2}; });
+  EXPECT_EQ(pool.holds().size(), 0u);
+  EXPECT_EQ(select_all(pool), (std::vector<Hash256>{later}));
+}
+
+TEST(MempoolHoldsTest, AHoldEndsWhenTheMissingTransactionExpires) {
+  Mempool pool;
+  Hash256 later = add_ok(pool, {.sender = 1, .nonce = 5, .fee = 1, .salt = 1});
+  pool.hold_behind(key_of({.sender = 1, .nonce = 2, .expiry_height = 7}), 3);
+  auto none_used = [](const PublicKey&) { return std::uint64_t{0}; };
+  pool.prune(6, none_used);
+  EXPECT_TRUE(select_all(pool).empty()) << "height 7 may still include it";
+  pool.prune(7, none_used);
+  EXPECT_EQ(select_all(pool), (std::vector<Hash256>{later}));
+}
+
+TEST(MempoolHoldsTest, AHoldLastsAtMostHoldHeights) {
+  Mempool pool(MempoolLimits{.hold_heights = 10});
+  Hash256 later = add_ok(pool, {.sender = 1, .nonce = 5, .fee = 1, .salt = 1});
+  pool.hold_behind(key_of({.sender = 1, .nonce = 2, .expiry_height = 1'000}), 3);
+  auto none_used = [](const PublicKey&) { return std::uint64_t{0}; };
+  pool.prune(12, none_used);
+  EXPECT_TRUE(select_all(pool).empty());
+  pool.prune(13, none_used);
+  EXPECT_EQ(select_all(pool), (std::vector<Hash256>{later}));
+}
+
+TEST(MempoolHoldsTest, AnEntryEvictedForRoomHoldsItsSendersLaterOnes) {
+  Mempool pool(MempoolLimits{.max_transactions = 2});
+  add_ok(pool, {.sender = 1, .nonce = 1, .fee = 1, .salt = 1});
+  Hash256 second = add_ok(pool, {.sender = 1, .nonce = 2, .fee = 8, .salt = 2});
+  // Evicts sender 1's nonce 1, which other validators may still include.
+  Hash256 rich = add_ok(pool, {.sender = 2, .nonce = 1, .fee = 5, .salt = 3});
+  EXPECT_EQ(pool.holds().size(), 1u);
+  EXPECT_EQ(select_all(pool), (std::vector<Hash256>{rich}));
+  EXPECT_TRUE(pool.contains(second));
+}
+
+TEST(MempoolHoldsTest, PastMaxHoldsEverySenderIsHeldForHoldHeights) {
+  Mempool pool(MempoolLimits{.max_holds = 2, .hold_heights = 4});
+  Hash256 other = add_ok(pool, {.sender = 9, .nonce = 1, .fee = 1, .salt = 1});
+  pool.hold_behind(key_of({.sender = 1, .nonce = 2}), 10);
+  pool.hold_behind(key_of({.sender = 2, .nonce = 2}), 10);
+  EXPECT_EQ(select_all(pool), (std::vector<Hash256>{other}));
+  pool.hold_behind(key_of({.sender = 3, .nonce = 2}), 10);  // no room to name it
+  EXPECT_EQ(pool.holds().size(), 2u);
+  EXPECT_EQ(pool.holds().overflows(), 1u);
+  EXPECT_TRUE(pool.holds().holds_everything());
+  EXPECT_TRUE(select_all(pool).empty()) << "sender 3's later nonces could be anyone's";
+  auto none_used = [](const PublicKey&) { return std::uint64_t{0}; };
+  pool.prune(13, none_used);
+  EXPECT_TRUE(select_all(pool).empty());
+  pool.prune(14, none_used);
+  EXPECT_FALSE(pool.holds().holds_everything());
+  EXPECT_EQ(select_all(pool), (std::vector<Hash256>{other}));
+}
+
 // --- property: random operations against a model -----------------------------------------
 
 bool better(const Entry& a, const Entry& b) {
@@ -389,11 +488,64 @@ bool better(const Entry& a, const Entry& b) {
   return a.arrival < b.arrival;
 }
 
+// The holds written the plain way (mempool/holds.h): sender -> nonce -> the height it ends.
+struct HoldModel {
+  std::uint64_t max_holds = 0;
+  std::uint64_t hold_heights = 0;
+  std::map<PublicKey, std::map<std::uint64_t, std::uint64_t>> holds;
+  std::uint64_t seen = 0;  // the highest height the holds were told
+  std::uint64_t everything_until = 0;
+
+  std::size_t count() const {
+    std::size_t total = 0;
+    for (const auto& [sender, nonces] : holds) total += nonces.size();
+    return total;
+  }
+  void hold(const Entry& missing, std::uint64_t height) {
+    seen = std::max(seen, height);
+    const std::uint64_t until = std::min(missing.expiry_height, height + hold_heights);
+    if (until <= seen) return;
+    auto& nonces = holds[missing.sender];
+    if (nonces.contains(missing.nonce)) {
+      nonces[missing.nonce] = std::max(nonces[missing.nonce], until);
+      return;
+    }
+    if (nonces.empty()) holds.erase(missing.sender);
+    if (count() >= max_holds) {
+      everything_until = std::max(everything_until, height + hold_heights);
+      return;
+    }
+    holds[missing.sender][missing.nonce] = until;
+  }
+  void arrived(const Entry& entry) {
+    auto sender = holds.find(entry.sender);
+    if (sender == holds.end()) return;
+    sender->second.erase(entry.nonce);
+    if (sender->second.empty()) holds.erase(sender);
+  }
+  void release(std::uint64_t height, std::map<PublicKey, std::uint64_t>& last_nonces) {
+    seen = std::max(seen, height);
+    for (auto& [sender, nonces] : holds) {
+      std::erase_if(nonces, [&](const auto& hold) {
+        return hold.first <= last_nonces[sender] || hold.second <= seen;
+      });
+    }
+    std::erase_if(holds, [](const auto& sender) { return sender.second.empty(); });
+  }
+  bool held(const Entry& entry) const {
+    if (everything_until > seen) return true;
+    auto sender = holds.find(entry.sender);
+    return sender != holds.end() && sender->second.begin()->first < entry.nonce;
+  }
+};
+
 // The selection rule written the slow, obvious way: repeatedly take the best among each
-// sender's lowest remaining entry.
+// sender's lowest remaining entry that is not held.
 std::vector<Hash256> reference_select(std::vector<Entry> entries, std::size_t max_count,
                                       std::size_t max_bytes,
-                                      const std::function<bool(const Entry&)>& skip) {
+                                      const std::function<bool(const Entry&)>& skip,
+                                      const HoldModel& holds) {
+  std::erase_if(entries, [&](const Entry& entry) { return holds.held(entry); });
   std::vector<Hash256> chosen;
   std::size_t total = 0;
   while (chosen.size() < max_count && !entries.empty()) {
@@ -420,7 +572,12 @@ RC_GTEST_PROP(MempoolProperty, BoundsHoldAndSelectionFollowsTheRules, ()) {
   limits.max_bytes = *rc::gen::inRange<std::size_t>(100, 600);
   limits.max_per_sender = *rc::gen::inRange<std::size_t>(1, 5);
   limits.max_nonce_ahead = *rc::gen::inRange<std::uint64_t>(1, 6);
+  limits.max_holds = *rc::gen::inRange<std::size_t>(1, 4);
+  limits.hold_heights = *rc::gen::inRange<std::uint64_t>(1, 5);
   Mempool pool(limits);
+  HoldModel holds;
+  holds.max_holds = limits.max_holds;
+  holds.hold_heights = limits.hold_heights;
   std::map<Hash256, Entry> model;
   std::vector<Hash256> known;  // every id ever offered, for removals
   std::uint64_t arrivals = 0;
@@ -429,7 +586,8 @@ RC_GTEST_PROP(MempoolProperty, BoundsHoldAndSelectionFollowsTheRules, ()) {
 
   const std::size_t steps = *rc::gen::inRange<std::size_t>(1, 80);
   for (std::size_t step = 0; step < steps; ++step) {
-    const int op = *rc::gen::inRange(0, 10);
+    const int op = *rc::gen::inRange(0, 11);
+    std::optional<Entry> added;
     if (op < 7) {
       Spec spec{.sender = *rc::gen::inRange<std::uint8_t>(0, 4),
                 .nonce = *rc::gen::inRange<std::uint64_t>(1, 9),
@@ -444,8 +602,19 @@ RC_GTEST_PROP(MempoolProperty, BoundsHoldAndSelectionFollowsTheRules, ()) {
       if (pool.add(entry, last, height).is_ok()) {
         entry.arrival = arrivals++;
         model.emplace(entry.id, entry);
+        added = entry;
       }
-    } else if (op < 9 && !known.empty()) {
+    } else if (op == 7) {
+      // A transaction of another validator's that never got here.
+      const Entry missing = make({.sender = *rc::gen::inRange<std::uint8_t>(0, 4),
+                                  .nonce = *rc::gen::inRange<std::uint64_t>(1, 9),
+                                  .expiry_height = *rc::gen::inRange<std::uint64_t>(1, 12)});
+      pool.hold_behind({missing.sender, missing.nonce, missing.expiry_height}, height);
+      const bool pooled = std::any_of(model.begin(), model.end(), [&](const auto& item) {
+        return item.second.sender == missing.sender && item.second.nonce == missing.nonce;
+      });
+      if (!pooled) holds.hold(missing, height);
+    } else if (op < 10 && !known.empty()) {
       Hash256 id = *rc::gen::elementOf(known);
       pool.remove(id);
       model.erase(id);
@@ -454,11 +623,18 @@ RC_GTEST_PROP(MempoolProperty, BoundsHoldAndSelectionFollowsTheRules, ()) {
       std::uint8_t sender = *rc::gen::inRange<std::uint8_t>(0, 4);
       last_nonces[sender_key(sender)] += *rc::gen::inRange<std::uint64_t>(0, 3);
       pool.prune(height, [&](const PublicKey& key) { return last_nonces[key]; });
+      holds.release(height, last_nonces);
     }
     for (const auto& [id, reason] : pool.take_evicted()) {
-      RC_ASSERT(model.erase(id) == 1u);
+      auto evicted = model.find(id);
+      RC_ASSERT(evicted != model.end());
       RC_ASSERT(!reason.empty());
+      // An entry evicted for room may still be pooled by other validators.
+      if (reason.starts_with("evicted")) holds.hold(evicted->second, height);
+      model.erase(evicted);
     }
+    if (added) holds.arrived(*added);
+    RC_ASSERT(pool.holds().size() == holds.count());
 
     RC_ASSERT(pool.size() == model.size());
     RC_ASSERT(pool.size() <= limits.max_transactions);
@@ -479,8 +655,8 @@ RC_GTEST_PROP(MempoolProperty, BoundsHoldAndSelectionFollowsTheRules, ()) {
     const std::uint64_t skipped_fee = *rc::gen::inRange<std::uint64_t>(0, 8);
     auto skip = [&](const Entry& entry) { return entry.fee == skipped_fee; };
     RC_ASSERT(ids_of(pool.select(max_count, max_bytes, skip)) ==
-              reference_select(entries, max_count, max_bytes, skip));
-    RC_ASSERT(select_all(pool) == reference_select(entries, 1'000, 1 << 30, nullptr));
+              reference_select(entries, max_count, max_bytes, skip, holds));
+    RC_ASSERT(select_all(pool) == reference_select(entries, 1'000, 1 << 30, nullptr, holds));
   }
 }
 
