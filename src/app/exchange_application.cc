@@ -70,7 +70,16 @@ Status ExchangeApplication::submit(ByteView transaction, Origin origin, CancelCh
     return Status(StatusCode::kAlreadyExists, "transaction is already in the mempool")
         .with_reason("duplicate");
   }
-  BALLAST_ASSIGN_OR_RETURN(Transaction tx, decode_checked(transaction, id));
+  Result<Transaction> checked = decode_checked(transaction, id);
+  if (!checked.is_ok()) {
+    // Its account may be created by a block this node has not executed yet.
+    if (origin == Origin::kPeer && checked.status().reason() == "unknown_sender") {
+      auto named = Transaction::decode(transaction);  // it decoded before the account check
+      note_missing({named->sender, named->nonce, named->expiry_height});
+    }
+    return checked.status();
+  }
+  const Transaction& tx = *checked;
   if (tx.fee < genesis_.min_tx_fee) {
     return failed_precondition("fee " + std::to_string(tx.fee) +
                                " is below the minimum transaction fee " +
@@ -88,8 +97,28 @@ Status ExchangeApplication::submit(ByteView transaction, Origin origin, CancelCh
                        .is_cancel = tx.is_cancel(),
                        .expiry_height = tx.expiry_height,
                        .arrival = 0};
-  return mempool_.add(std::move(entry), account->nonce, exchange_->height(),
-                      /*gossip=*/origin == Origin::kClient);
+  Status added = mempool_.add(std::move(entry), account->nonce, exchange_->height(),
+                              /*gossip=*/origin == Origin::kClient);
+  if (origin == Origin::kPeer && refused_for_room(added)) {
+    note_missing({tx.sender, tx.nonce, tx.expiry_height});
+  }
+  return added;
+}
+
+// A refusal of a transaction another validator admitted, for want of room here: the other
+// validators may still include it. Duplicates, used nonces and expired ones are not missing.
+// (An unknown sender is handled before the mempool.)
+bool ExchangeApplication::refused_for_room(const Status& status) {
+  if (status.is_ok()) return false;
+  const std::string_view reason = status.reason();
+  return reason == "mempool_full" || reason == "sender_limit" || reason == "oversize" ||
+         reason == "nonce_too_far_ahead";
+}
+
+void ExchangeApplication::note_missing(const mempool::EntryKey& missing) {
+  auto account = exchange_->account(missing.sender);
+  if (account && missing.nonce <= account->nonce) return;
+  mempool_.hold_behind(missing, exchange_->height());
 }
 
 Status ExchangeApplication::check_cancel(const exchange::Transaction& tx,
@@ -241,6 +270,18 @@ Status ExchangeApplication::restore(ByteView snapshot) {
   remember_root(exchange_->height(), exchange_->state_root());
   prune_mempool();
   return Status::ok();
+}
+
+std::size_t ExchangeApplication::adopt_pool(const ExchangeApplication& previous) {
+  std::size_t adopted = 0;
+  // Sender by sender in nonce order, so the pool's nonce order holds from the first entry on.
+  previous.mempool().for_each_by_sender([&](const mempool::Entry& entry) {
+    note_signature_verified(entry.id);  // checked when the previous pool admitted it
+    if (submit(entry.bytes, Origin::kPeer).is_ok()) adopted += 1;
+  });
+  const mempool::Holds& holds = previous.mempool().holds();
+  if (holds.size() > 0 || holds.holds_everything()) note_missing_unnamed();
+  return adopted;
 }
 
 }  // namespace ballast::app

@@ -53,6 +53,12 @@ class ExchangeApplication final : public consensus::Application {
   // neither open nor pending here); OK otherwise. Reads only what the transaction claims, so a
   // node may ask before checking its signature, to spare the check.
   Status check_cancel(const exchange::Transaction& tx, CancelCheck cancel_check) const;
+  // A peer's transaction that never reached the mempool (dropped on its way here for want of
+  // room): the mempool holds back its sender's later ones (docs/MEMPOOL.md "Holds"). Nothing if
+  // the sender has used that nonce. A peer's transaction the mempool refuses gets the same.
+  void note_missing(const mempool::EntryKey& missing);
+  // Peer transactions lost without a record of which: the mempool holds everything for a while.
+  void note_missing_unnamed() { mempool_.hold_everything(exchange_->height()); }
   // The signature of transaction `id` was checked elsewhere (the node's verification workers).
   void note_signature_verified(const Hash256& id);
   // Signatures this application checked itself because nobody had before. In a node that is a
@@ -74,6 +80,11 @@ class ExchangeApplication final : public consensus::Application {
   std::optional<Hash256> root_at(consensus::Height height) const override;
   Bytes snapshot() const override { return exchange_->snapshot(); }
   Status restore(ByteView snapshot) override;
+  // After a snapshot install replaced `previous` with this application: what `previous` pooled
+  // comes into this mempool, checked against this state, without gossip (peers send their pools
+  // only when a session starts, so it would not come again). If `previous` held senders back
+  // (docs/MEMPOOL.md "Holds"), this one holds everything for a while. Returns how many came.
+  std::size_t adopt_pool(const ExchangeApplication& previous);
 
   // Called after every executed block (finalized live, or replayed from storage at start) with
   // the exchange already in the state after it: for the node's indexes and feeds. It must not
@@ -104,6 +115,7 @@ class ExchangeApplication final : public consensus::Application {
   bool signature_checked(const exchange::Transaction& tx, const Hash256& id);
   void remember_verified(const Hash256& id);
   bool cancel_is_futile(const exchange::Transaction& tx) const;
+  static bool refused_for_room(const Status& status);
   bool pools_order_before(const exchange::Transaction& tx,
                           const std::function<bool(const exchange::PlaceOrder&)>& matches) const;
   void prune_mempool();

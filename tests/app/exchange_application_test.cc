@@ -1,7 +1,8 @@
 // The exchange application in front of its mempool: submissions refused with reasons (bad
 // signature, low fee, stale nonce, full pool), payloads that its own verify_payload accepts
 // (pending blocks, byte limit, nonce order), execution that empties the pool of what it
-// included and of what it made stale, and gossip of client transactions only.
+// included and of what it made stale, gossip of client transactions only, and holds behind a
+// peer's transaction that found no place here.
 #include <gtest/gtest.h>
 
 #include "app/exchange_application.h"
@@ -288,6 +289,90 @@ TEST_F(ExchangeApplicationTest, GossipsClientTransactionsButNotPeerOnes) {
   EXPECT_EQ(app.take_gossip(1 << 20), std::vector<Bytes>{from_client});
   EXPECT_TRUE(app.take_gossip(1 << 20).empty());
   EXPECT_EQ(app.mempool_size(), 2u);
+}
+
+// Another validator admitted alice's nonce 2, but it found no room here: if this node included
+// her nonce 3 first, nonce 2 would be stale everywhere and an acknowledged order lost.
+TEST_F(ExchangeApplicationTest, APeersTransactionRefusedForRoomHoldsItsSendersLaterOnesBack) {
+  ApplicationLimits limits;
+  limits.mempool.max_per_sender = 1;
+  ExchangeApplication app(genesis_, limits);
+  Bytes alice1 = signed_bytes("alice", 1);
+  Bytes alice2 = signed_bytes("alice", 2);
+  Bytes alice3 = signed_bytes("alice", 3);
+  ASSERT_TRUE(app.submit(alice1, Origin::kPeer).is_ok());
+  EXPECT_EQ(app.submit(alice2, Origin::kPeer).reason(), "sender_limit");
+  EXPECT_EQ(app.mempool().holds().size(), 1u);
+  app.execute(block_of(app, {alice1}));
+  ASSERT_TRUE(app.submit(alice3, Origin::kPeer).is_ok());
+  EXPECT_TRUE(app.build_payload(2, {}, 100).empty()) << "nonce 3 waits for nonce 2";
+
+  app.execute(block_of(app, {alice2}));  // another validator's block carried it
+  EXPECT_EQ(app.mempool().holds().size(), 0u);
+  EXPECT_EQ(app.build_payload(3, {}, 100), std::vector<Bytes>{alice3});
+}
+
+TEST_F(ExchangeApplicationTest, AClientsRefusedTransactionHoldsNothing) {
+  ApplicationLimits limits;
+  limits.mempool.max_per_sender = 1;
+  ExchangeApplication app(genesis_, limits);
+  ASSERT_TRUE(app.submit(signed_bytes("alice", 1)).is_ok());
+  // The client hears the refusal: nobody else holds this transaction.
+  EXPECT_EQ(app.submit(signed_bytes("alice", 2)).reason(), "sender_limit");
+  EXPECT_EQ(app.mempool().holds().size(), 0u);
+}
+
+// A peer's transaction from an account created by a block this node has not executed yet.
+TEST_F(ExchangeApplicationTest, APeersTransactionFromAnAccountNotYetHereHoldsItsLaterOnes) {
+  ExchangeApplication app(genesis_);
+  const PublicKey dave = SecretKey::insecure_from_seed("dave").public_key();
+  Bytes dave1 = signed_bytes("dave", 1);
+  EXPECT_EQ(app.submit(dave1, Origin::kPeer).reason(), "unknown_sender");
+  EXPECT_EQ(app.mempool().holds().size(), 1u);
+
+  app.execute(block_of(app, {signed_body("alice", 1, Transfer{dave, kQuote, 1'000})}));
+  Bytes dave2 = signed_bytes("dave", 2);
+  ASSERT_TRUE(app.submit(dave2, Origin::kPeer).is_ok());
+  EXPECT_TRUE(app.build_payload(2, {}, 100).empty());
+  app.execute(block_of(app, {dave1}));
+  EXPECT_EQ(app.build_payload(3, {}, 100), std::vector<Bytes>{dave2});
+}
+
+TEST_F(ExchangeApplicationTest, NoHoldForAMissingTransactionWhoseNonceIsUsed) {
+  ExchangeApplication app(genesis_);
+  app.execute(block_of(app, {signed_bytes("alice", 1), signed_bytes("alice", 2)}));
+  app.note_missing({SecretKey::insecure_from_seed("alice").public_key(), 2, 100});
+  EXPECT_EQ(app.mempool().holds().size(), 0u);
+  app.note_missing({SecretKey::insecure_from_seed("alice").public_key(), 3, 100});
+  EXPECT_EQ(app.mempool().holds().size(), 1u);
+}
+
+// A snapshot install replaces the application; peers will not send their pools again, so what
+// the old pool held must survive, checked against the snapshot's state.
+TEST_F(ExchangeApplicationTest, AnApplicationAfterASnapshotAdoptsWhatTheOldPoolStillNeeds) {
+  Bytes alice1 = signed_bytes("alice", 1);
+  Bytes alice2 = signed_bytes("alice", 2);
+  Bytes bob1 = signed_bytes("bob", 1);
+  ExchangeApplication ahead(genesis_);
+  ahead.execute(block_of(ahead, {alice1}));
+
+  ExchangeApplication behind(genesis_);
+  for (const Bytes& tx : {alice1, alice2, bob1}) ASSERT_TRUE(behind.submit(tx).is_ok());
+  ExchangeApplication installed(genesis_);
+  ASSERT_TRUE(installed.restore(ahead.snapshot()).is_ok());
+  EXPECT_EQ(installed.adopt_pool(behind), 2u) << "alice's nonce 1 is used in the snapshot";
+  EXPECT_EQ(installed.build_payload(2, {}, 100), (std::vector<Bytes>{alice2, bob1}));
+  EXPECT_TRUE(installed.take_gossip(1 << 20).empty()) << "the peers have them already";
+}
+
+TEST_F(ExchangeApplicationTest, AnApplicationAfterASnapshotHoldsEverythingIfTheOldOneHeldAnyone) {
+  ExchangeApplication behind(genesis_);
+  ASSERT_TRUE(behind.submit(signed_bytes("bob", 3), Origin::kPeer).is_ok());
+  behind.note_missing({SecretKey::insecure_from_seed("alice").public_key(), 2, 100});
+  ExchangeApplication installed(genesis_);
+  EXPECT_EQ(installed.adopt_pool(behind), 1u);
+  EXPECT_TRUE(installed.mempool().holds().holds_everything()) << "which holds is not carried";
+  EXPECT_TRUE(installed.build_payload(1, {}, 100).empty());
 }
 
 }  // namespace
