@@ -153,6 +153,8 @@ json status_json(const CoreStatus& status) {
               {"mempool_bytes", status.mempool_bytes},
               {"inbox_queued", status.inbox_queued},
               {"inbox_dropped", status.inbox_dropped},
+              {"gossip_missing", status.gossip_missing},
+              {"mempool_holds", status.mempool_holds},
               {"views_nullified", status.views_nullified},
               {"transactions_finalized", status.transactions_finalized},
               {"bad_peer_messages", status.bad_peer_messages},

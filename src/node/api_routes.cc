@@ -721,6 +721,17 @@ ApiResponse ApiRoutes::metrics() const {
   counter("ballast_transactions_dropped_total",
           "Admitted transactions that left the mempool without being included.",
           static_cast<double>(metrics_.transactions_dropped.load()));
+  counter("ballast_gossip_missing_total",
+          "Peer transactions dropped before the mempool saw them (a full verification lane or "
+          "core inbox); their senders' later transactions are held back here.",
+          static_cast<double>(status.gossip_missing));
+  gauge("ballast_mempool_holds",
+        "Missing transactions whose senders' later nonces this node keeps out of its blocks.",
+        static_cast<double>(status.mempool_holds));
+  gauge("ballast_mempool_holds_everything",
+        "1 while more transactions went missing than the holds can name: this node's blocks "
+        "carry no transactions until it ends.",
+        status.mempool_holds_everything ? 1.0 : 0.0);
   gauge("ballast_finality_waiters", "Clients waiting for a transaction to be finalized.",
         static_cast<double>(status.finality_waiters));
   std::vector<net::PeerStats> peers = transport_.stats();

@@ -20,6 +20,7 @@ using OrderedJson = nlohmann::ordered_json;
 
 constexpr std::size_t kMaxChainIdLength = 64;  // the genesis rule
 constexpr std::uint32_t kMaxThreads = 256;
+constexpr std::int64_t kMaxVerifyQueueJobs = 1'000'000;
 constexpr std::array<std::string_view, 5> kLogLevelNames = {"trace", "debug", "info", "warn",
                                                             "error"};
 
@@ -233,6 +234,7 @@ Status parse_top_level(ObjectReader& root, NodeConfig& config) {
   BALLAST_RETURN_IF_ERROR(root.address("listen", config.listen, true));
   BALLAST_RETURN_IF_ERROR(root.address("api_listen", config.api_listen, true));
   BALLAST_RETURN_IF_ERROR(root.integer("verify_threads", config.verify_threads));
+  BALLAST_RETURN_IF_ERROR(root.integer("verify_queue_jobs", config.verify_queue_jobs));
   BALLAST_RETURN_IF_ERROR(root.integer("io_threads", config.io_threads));
   BALLAST_RETURN_IF_ERROR(root.integer("api_threads", config.api_threads));
   std::string log_level(log_level_name(config.log_level));
@@ -292,6 +294,8 @@ Status validate_identity(const NodeConfig& config) {
       return invalid_argument(std::string(field) + " must be in 1..256");
     }
   }
+  BALLAST_RETURN_IF_ERROR(
+      require_within(config.verify_queue_jobs, 1, kMaxVerifyQueueJobs, "verify_queue_jobs"));
   return Status::ok();
 }
 
@@ -575,6 +579,7 @@ std::string to_json(const NodeConfig& config) {
   }
   json.update(sections_to_json(config));
   json["verify_threads"] = config.verify_threads;
+  json["verify_queue_jobs"] = config.verify_queue_jobs;
   json["io_threads"] = config.io_threads;
   json["api_threads"] = config.api_threads;
   json["log_level"] = log_level_name(config.log_level);

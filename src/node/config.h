@@ -136,6 +136,10 @@ struct NodeConfig {
   ApiSettings api;
   IngressSettings ingress;
   std::uint32_t verify_threads = 1;
+  // Batches (a peer's gossip message, a client's request) waiting in each verification lane;
+  // a full lane refuses more (clients hear "overloaded", peers' gossip is dropped and held
+  // behind, docs/MEMPOOL.md "Holds").
+  std::uint32_t verify_queue_jobs = 10'000;
   std::uint32_t io_threads = 1;   // peer traffic
   std::uint32_t api_threads = 1;  // the HTTP API and its streams
   LogLevel log_level = LogLevel::kInfo;

@@ -81,6 +81,7 @@ Core::Core(CoreOptions options, const exchange::Genesis& genesis, const SecretKe
       signer_(std::make_unique<ChainSigner>(identity)),
       verifier_(std::make_unique<ChainVerifier>(validators_, metrics)),
       inbox_(options_.inbox_capacity),
+      missing_gossip_(options_.missing_gossip_capacity),
       metrics_(metrics),
       transactions_(options_.transactions),
       market_feed_(genesis.markets.size(), options_.trades_kept_per_market),
@@ -111,6 +112,19 @@ bool Core::post(CoreInput input) {
   if (inbox_.try_push(input)) return true;
   inbox_dropped_.fetch_add(1, std::memory_order_relaxed);
   return false;
+}
+
+void Core::post_gossiped(GossipedTransactions gossiped) {
+  CoreInput input = std::move(gossiped);
+  if (inbox_.try_push(input)) return;  // a refused input is left as it was
+  inbox_dropped_.fetch_add(1, std::memory_order_relaxed);
+  std::vector<mempool::EntryKey> missing;
+  for (const VerifiedTransaction& tx : std::get<GossipedTransactions>(input).transactions) {
+    auto decoded = exchange::Transaction::decode(tx.bytes);
+    BALLAST_ASSERT(decoded.is_ok());  // it verified, so it decoded
+    missing.push_back({decoded->sender, decoded->nonce, decoded->expiry_height});
+  }
+  missing_gossip_.record(missing);
 }
 
 bool Core::query(std::function<void(CoreView& view)> query) {
@@ -187,6 +201,7 @@ void Core::run(const std::atomic<bool>& stop) {
       input = inbox_.pop_until(std::chrono::steady_clock::now());
     }
     if (input) handle(*input, wall_clock_ms());
+    hold_behind_missing_gossip();
     now = wall_clock_ms();
     if (transactions_arrived_) {
       transactions_arrived_ = false;
@@ -240,6 +255,8 @@ void Core::handle(CoreInput& input, std::int64_t now) {
   } else if (auto* batch = std::get_if<ClientBatch>(&input)) {
     on_client_batch(*batch);
   } else if (auto* gossiped = std::get_if<GossipedTransactions>(&input)) {
+    // Before these are pooled: a sender's later nonce must not get in ahead of its hold.
+    hold_behind_missing_gossip();
     for (VerifiedTransaction& tx : gossiped->transactions) {
       application_->note_signature_verified(tx.id);
       // Refusals are stale or known transactions: nothing to tell anyone.
@@ -255,6 +272,12 @@ void Core::handle(CoreInput& input, std::int64_t now) {
   } else if (auto* stream = std::get_if<StreamInput>(&input)) {
     on_stream_input(*stream);
   }
+}
+
+void Core::hold_behind_missing_gossip() {
+  MissingGossip::Taken taken = missing_gossip_.take();
+  for (const mempool::EntryKey& missing : taken.missing) application_->note_missing(missing);
+  if (taken.overflowed) application_->note_missing_unnamed();
 }
 
 void Core::on_peer_message(std::uint32_t peer, WireMessage& message, std::int64_t now) {
@@ -563,6 +586,9 @@ void Core::publish_status() {
   status.mempool_bytes = application_->mempool_bytes();
   status.inbox_queued = inbox_.size();
   status.inbox_dropped = inbox_dropped_.load(std::memory_order_relaxed);
+  status.gossip_missing = missing_gossip_.recorded();
+  status.mempool_holds = application_->mempool().holds().size();
+  status.mempool_holds_everything = application_->mempool().holds().holds_everything();
   status.views_nullified = replica_->stats().views_nullified;
   status.transactions_finalized = transactions_finalized_;
   status.bad_peer_messages = bad_peer_messages_;

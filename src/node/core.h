@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "node/equivocator.h"
 #include "node/market_feed.h"
 #include "node/metrics.h"
+#include "node/missing_gossip.h"
 #include "node/stream.h"
 #include "node/synced_sender.h"
 #include "node/tx_tracker.h"
@@ -38,6 +40,9 @@ struct CoreOptions {
   app::ApplicationLimits application;
   WireLimits wire;
   std::size_t inbox_capacity = 100'000;
+  // Dropped peer transactions named to the mempool's holds between two core rounds; beyond it
+  // the mempool holds everything for a while (node/missing_gossip.h).
+  std::size_t missing_gossip_capacity = 65'536;
   consensus::Height snapshot_interval_blocks = 1'000;
   consensus::Height sync_lag_threshold_blocks = 16;
   std::uint32_t sync_max_blocks_per_response = 256;
@@ -128,6 +133,9 @@ struct CoreStatus {
   std::size_t mempool_bytes = 0;
   std::size_t inbox_queued = 0;
   std::uint64_t inbox_dropped = 0;
+  std::uint64_t gossip_missing = 0;  // peer transactions dropped before the mempool saw them
+  std::size_t mempool_holds = 0;     // senders' nonces held behind a missing transaction
+  bool mempool_holds_everything = false;
   std::uint64_t views_nullified = 0;
   std::uint64_t transactions_finalized = 0;
   std::uint64_t bad_peer_messages = 0;
@@ -160,6 +168,14 @@ class Core {
 
   // Thread-safe. False when the inbox is full; the caller decides what that means.
   bool post(CoreInput input);
+  // Thread-safe. A peer's verified transactions; with the inbox full they are dropped and
+  // recorded as missing, like those dropped before verification (note_missing_gossip).
+  void post_gossiped(GossipedTransactions gossiped);
+  // Thread-safe: peer transactions this node dropped unseen. The mempool holds back their
+  // senders' later transactions (docs/MEMPOOL.md "Holds").
+  void note_missing_gossip(std::span<const mempool::EntryKey> missing) {
+    missing_gossip_.record(missing);
+  }
   // Thread-safe. Runs `query` on the core thread between rounds. False when the inbox is full
   // or max_queries_in_flight queries are already waiting (queries never crowd out consensus).
   bool query(std::function<void(CoreView& view)> query);
@@ -195,6 +211,7 @@ class Core {
   void on_client_batch(ClientBatch& batch);
   void readmit_journaled();
   void on_stream_input(StreamInput& input);
+  void hold_behind_missing_gossip();
   void on_executed(const consensus::Block& block, const exchange::BlockResult& result);
   void flush();
   std::vector<consensus::Outgoing> equivocate(std::vector<consensus::Outgoing> honest);
@@ -251,6 +268,7 @@ class Core {
   std::unique_ptr<Equivocator> equivocator_;  // TEST ONLY, null unless byzantine_equivocate
   BoundedQueue<CoreInput> inbox_;
   std::atomic<std::uint64_t> inbox_dropped_{0};
+  MissingGossip missing_gossip_;
   std::atomic<std::size_t> queries_in_flight_{0};
   NodeMetrics& metrics_;
   TxTracker transactions_;

@@ -313,9 +313,12 @@ void Core::install_snapshot(const SnapshotDownload& download, std::int64_t now) 
                download.height);
   replica_.reset();
   corrupted_application_.reset();
-  application_.reset();
+  std::unique_ptr<app::ExchangeApplication> previous = std::move(application_);
   start_consensus(now);
-  readmit_journaled();  // the new mempool starts empty
+  readmit_journaled();  // this node's clients' transactions, gossiped again
+  const std::size_t adopted = application_->adopt_pool(*previous);
+  previous.reset();
+  spdlog::info("{} pooled transactions kept across the snapshot", adopted);
   market_feed_.reset(application_->exchange());
   stream_.resend_book_snapshots(market_feed_);
   // After a divergence the stored chain may already reach past the proof: nothing to apply.

@@ -183,7 +183,7 @@ Validator::Validator(const NodeConfig& config, const RunOptions& run_options,
       storage_(std::move(storage)),
       admitted_(std::move(admitted)),
       metrics_(genesis_.markets.size()),
-      verify_pool_(genesis_.chain_id, config.verify_threads, 10'000, 200'000),
+      verify_pool_(genesis_.chain_id, config.verify_threads, config.verify_queue_jobs, 200'000),
       ingress_(ingress_options(config.ingress, genesis_)),
       exit_with_(run_options.exit_with) {
   transport_ = std::make_unique<net::Transport>(
@@ -225,8 +225,9 @@ ApiHandlers Validator::api_handlers() {
 }
 
 // A peer's transactions: its cancels in the urgent lane where that keeps each sender's order
-// (node/verify_lanes.h), the rest in arrival order. A full pool drops gossip: the origin still
-// holds the transactions.
+// (node/verify_lanes.h), the rest in arrival order. A full lane or inbox drops gossip (the
+// origin still holds the transactions) and names what it dropped to the core, which then
+// never includes those senders' later transactions first (docs/MEMPOOL.md "Holds").
 void Validator::verify_gossip(std::uint32_t peer, std::vector<Bytes> transactions) {
   const VerifyPool::Source source = VerifyPool::peer_source(peer);
   auto post_verified = [this](std::vector<Result<VerifiedTransaction>> verdicts) {
@@ -234,11 +235,12 @@ void Validator::verify_gossip(std::uint32_t peer, std::vector<Bytes> transaction
     for (auto& verdict : verdicts) {
       if (verdict.is_ok()) verified.transactions.push_back(std::move(verdict).value());
     }
-    if (!verified.transactions.empty()) (void)core_->post(std::move(verified));
+    if (!verified.transactions.empty()) core_->post_gossiped(std::move(verified));
   };
   VerifyLanes::Split split = verify_lanes_.split(std::move(transactions));
-  if (!split.urgent.empty()) {
-    (void)verify_pool_.submit(source, std::move(split.urgent), post_verified, /*urgent=*/true);
+  if (!split.urgent.empty() &&
+      !verify_pool_.submit(source, std::move(split.urgent), post_verified, /*urgent=*/true)) {
+    core_->note_missing_gossip(split.urgent_keys);
   }
   if (split.ordinary.empty()) return;
   auto waiting = std::make_shared<std::vector<PublicKey>>(std::move(split.waiting));
@@ -248,7 +250,10 @@ void Validator::verify_gossip(std::uint32_t peer, std::vector<Bytes> transaction
         post_verified(std::move(verdicts));
         verify_lanes_.release(*waiting);  // after the post: the core admits them first
       });
-  if (!queued) verify_lanes_.release(*waiting);
+  if (!queued) {
+    core_->note_missing_gossip(split.ordinary_keys);
+    verify_lanes_.release(*waiting);
+  }
 }
 
 void Validator::on_frame(std::uint32_t peer, Bytes frame) {

@@ -32,7 +32,12 @@ VerifyLanes::Split VerifyLanes::split(std::vector<Bytes> batch) {
   for (Bytes& bytes : batch) {
     auto tx = exchange::Transaction::decode(bytes);
     std::optional<PublicKey> sender = tx.is_ok() ? std::optional(tx->sender) : std::nullopt;
-    if (choose_urgent(sender, tx.is_ok() && tx->is_cancel())) {
+    const bool urgent = choose_urgent(sender, tx.is_ok() && tx->is_cancel());
+    if (tx.is_ok()) {
+      (urgent ? split.urgent_keys : split.ordinary_keys)
+          .push_back({tx->sender, tx->nonce, tx->expiry_height});
+    }
+    if (urgent) {
       split.urgent.push_back(std::move(bytes));
       continue;
     }

@@ -23,6 +23,7 @@
 
 #include "base/bytes.h"
 #include "crypto/keys.h"
+#include "mempool/holds.h"
 
 namespace ballast::node {
 
@@ -39,6 +40,9 @@ class VerifyLanes {
     std::vector<Bytes> urgent;       // cancels whose senders had nothing waiting, in arrival order
     std::vector<Bytes> ordinary;     // the rest, in arrival order
     std::vector<PublicKey> waiting;  // the ordinary part's senders: release() them once handed on
+    // What each lane's transactions are (those that decode), should the lane refuse them.
+    std::vector<mempool::EntryKey> urgent_keys;
+    std::vector<mempool::EntryKey> ordinary_keys;
   };
   // Chooses for each transaction of a peer's batch.
   Split split(std::vector<Bytes> batch);

@@ -76,6 +76,7 @@ TEST(NodeConfigTest, RequiredFieldsAloneGiveTheDocumentedDefaults) {
   EXPECT_EQ(config->ingress.breaker_multiple, 10u);
   EXPECT_EQ(config->ingress.account_rate_per_s, 200u);
   EXPECT_EQ(config->verify_threads, 1u);
+  EXPECT_EQ(config->verify_queue_jobs, 10'000u);
   EXPECT_EQ(config->api_threads, 1u);
   EXPECT_EQ(config->log_level, LogLevel::kInfo);
 }
@@ -262,6 +263,9 @@ TEST(NodeConfigTest, LimitsArePositiveAndConsistent) {
   json = valid_config();
   json["verify_threads"] = 0;
   expect_error(json, "verify_threads must be in 1..256");
+  json = valid_config();
+  json["verify_queue_jobs"] = 0;
+  expect_error(json, "verify_queue_jobs must be in 1..1000000");
   json = valid_config();
   json["api_threads"] = 257;
   expect_error(json, "api_threads must be in 1..256");

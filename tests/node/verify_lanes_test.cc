@@ -56,6 +56,20 @@ TEST(VerifyLanesTest, CancelsGoUrgentUnlessTheirSenderHasSomethingEarlierInTheOr
   EXPECT_EQ(lanes.waiting_senders(), 2u);
 }
 
+// Should a lane refuse its part, the node names what it dropped (node/missing_gossip.h).
+TEST(VerifyLanesTest, EachLaneNamesItsTransactionsBySenderNonceAndExpiry) {
+  VerifyLanes lanes;
+  VerifyLanes::Split split = lanes.split({order("alice", 4), cancel("bob", 7), Bytes{1, 2, 3}});
+  ASSERT_EQ(split.urgent_keys.size(), 1u);
+  EXPECT_EQ(split.urgent_keys[0].sender, key_of("bob"));
+  EXPECT_EQ(split.urgent_keys[0].nonce, 7u);
+  EXPECT_EQ(split.urgent_keys[0].expiry_height, 1'000u);
+  ASSERT_EQ(split.ordinary_keys.size(), 1u) << "what does not decode names nobody";
+  EXPECT_EQ(split.ordinary_keys[0].sender, key_of("alice"));
+  EXPECT_EQ(split.ordinary_keys[0].nonce, 4u);
+  EXPECT_EQ(split.ordinary.size(), 2u);
+}
+
 TEST(VerifyLanesTest, ASenderWaitsUntilItsOrdinaryPartIsReleased) {
   VerifyLanes lanes;
   VerifyLanes::Split first = lanes.split({order("alice", 1)});
