@@ -73,9 +73,9 @@ Status ExchangeApplication::submit(ByteView transaction, Origin origin, CancelCh
   Result<Transaction> checked = decode_checked(transaction, id);
   if (!checked.is_ok()) {
     // Its account may be created by a block this node has not executed yet.
-    if (origin == Origin::kPeer && checked.status().reason() == "unknown_sender") {
+    if (!origin.is_client() && checked.status().reason() == "unknown_sender") {
       auto named = Transaction::decode(transaction);  // it decoded before the account check
-      note_missing({named->sender, named->nonce, named->expiry_height});
+      note_missing({named->sender, named->nonce, named->expiry_height, origin.source()});
     }
     return checked.status();
   }
@@ -96,11 +96,12 @@ Status ExchangeApplication::submit(ByteView transaction, Origin origin, CancelCh
                        .fee = static_cast<std::uint64_t>(tx.fee),
                        .is_cancel = tx.is_cancel(),
                        .expiry_height = tx.expiry_height,
-                       .arrival = 0};
+                       .arrival = 0,
+                       .source = origin.source()};
   Status added = mempool_.add(std::move(entry), account->nonce, exchange_->height(),
-                              /*gossip=*/origin == Origin::kClient);
-  if (origin == Origin::kPeer && refused_for_room(added)) {
-    note_missing({tx.sender, tx.nonce, tx.expiry_height});
+                              /*gossip=*/origin.is_client());
+  if (!origin.is_client() && refused_for_room(added)) {
+    note_missing({tx.sender, tx.nonce, tx.expiry_height, origin.source()});
   }
   return added;
 }
@@ -277,10 +278,11 @@ std::size_t ExchangeApplication::adopt_pool(const ExchangeApplication& previous)
   // Sender by sender in nonce order, so the pool's nonce order holds from the first entry on.
   previous.mempool().for_each_by_sender([&](const mempool::Entry& entry) {
     note_signature_verified(entry.id);  // checked when the previous pool admitted it
-    if (submit(entry.bytes, Origin::kPeer).is_ok()) adopted += 1;
+    // This node's clients' entries are mostly back from the journal already: duplicates.
+    if (submit(entry.bytes, Origin::from(entry.source)).is_ok()) adopted += 1;
   });
   const mempool::Holds& holds = previous.mempool().holds();
-  if (holds.size() > 0 || holds.holds_everything()) note_missing_unnamed();
+  if (holds.size() > 0 || holds.holds_everything()) note_missing_unnamed(mempool::kFromAnywhere);
   return adopted;
 }
 

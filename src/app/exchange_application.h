@@ -32,8 +32,19 @@ struct ApplicationLimits {
 };
 
 // Where a submitted transaction came from: a client's is gossiped on to the other validators,
-// a peer's arrived by gossip and is not sent again.
-enum class Origin { kClient, kPeer };
+// a peer's (by validator index) arrived by gossip and is not sent again.
+class Origin {
+ public:
+  static Origin client() { return Origin(mempool::kFromClients); }
+  static Origin peer(std::uint32_t index) { return Origin(mempool::from_peer(index)); }
+  static Origin from(mempool::Source source) { return Origin(source); }
+  bool is_client() const { return source_ == mempool::kFromClients; }
+  mempool::Source source() const { return source_; }
+
+ private:
+  explicit Origin(mempool::Source source) : source_(source) {}
+  mempool::Source source_;
+};
 
 // Whether a client's cancel that can only fail is refused at admission. A node shedding load (its
 // ingress breaker tripped, docs/API.md) refuses them: under a flood, cancels keep their
@@ -47,18 +58,22 @@ class ExchangeApplication final : public consensus::Application {
   // A transaction for the mempool: checked (signature, account, nonce, expiry, minimum fee;
   // with kRefuseFutile, that a cancel can succeed), then admitted by the mempool's rules
   // (docs/MEMPOOL.md). The status says why not.
-  Status submit(ByteView transaction, Origin origin = Origin::kClient,
+  Status submit(ByteView transaction, Origin origin = Origin::client(),
                 CancelCheck cancel_check = CancelCheck::kNone);
   // With kRefuseFutile, the refusal of a cancel that can only fail (the order it names is
   // neither open nor pending here); OK otherwise. Reads only what the transaction claims, so a
   // node may ask before checking its signature, to spare the check.
   Status check_cancel(const exchange::Transaction& tx, CancelCheck cancel_check) const;
   // A peer's transaction that never reached the mempool (dropped on its way here for want of
-  // room): the mempool holds back its sender's later ones (docs/MEMPOOL.md "Holds"). Nothing if
-  // the sender has used that nonce. A peer's transaction the mempool refuses gets the same.
+  // room): the mempool holds back its sender's later ones from that peer (docs/MEMPOOL.md
+  // "Holds"). Nothing if the sender has used that nonce. A peer's transaction the mempool
+  // refuses gets the same.
   void note_missing(const mempool::EntryKey& missing);
-  // Peer transactions lost without a record of which: the mempool holds everything for a while.
-  void note_missing_unnamed() { mempool_.hold_everything(exchange_->height()); }
+  // Transactions from `source` lost without a record of which: the mempool holds everything
+  // from it for a while.
+  void note_missing_unnamed(mempool::Source source) {
+    mempool_.hold_everything(exchange_->height(), source);
+  }
   // The signature of transaction `id` was checked elsewhere (the node's verification workers).
   void note_signature_verified(const Hash256& id);
   // Signatures this application checked itself because nobody had before. In a node that is a
@@ -81,9 +96,10 @@ class ExchangeApplication final : public consensus::Application {
   Bytes snapshot() const override { return exchange_->snapshot(); }
   Status restore(ByteView snapshot) override;
   // After a snapshot install replaced `previous` with this application: what `previous` pooled
-  // comes into this mempool, checked against this state, without gossip (peers send their pools
-  // only when a session starts, so it would not come again). If `previous` held senders back
-  // (docs/MEMPOOL.md "Holds"), this one holds everything for a while. Returns how many came.
+  // comes into this mempool, checked against this state, each entry keeping its source, so a
+  // peer's are not gossiped again (peers send their pools only when a session starts, so they
+  // would not come again). If `previous` held senders back (docs/MEMPOOL.md "Holds"), this one
+  // holds everything for a while. Returns how many came.
   std::size_t adopt_pool(const ExchangeApplication& previous);
 
   // Called after every executed block (finalized live, or replayed from storage at start) with

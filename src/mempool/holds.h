@@ -4,8 +4,11 @@
 // would make the missing one stale everywhere, and an order another validator acknowledged
 // would be lost. docs/MEMPOOL.md "Holds" states the rules.
 //
-// Bounded: past `max_holds` a new hold holds every sender for `hold_heights`, which costs this
-// node's blocks their transactions for a while but never loses one. Sans-IO.
+// A hold placed because of what a peer sent applies only to entries from that peer: a peer's
+// claims (even unverified ones, dropped before their check) can hold back only what that peer
+// itself sends, which it could withhold anyway. Bounded per source: past `max_holds`, a new
+// hold holds everything from its source for `hold_heights`, which costs this node's blocks
+// those transactions for a while but never loses one. Sans-IO.
 #pragma once
 
 #include <cstdint>
@@ -16,44 +19,61 @@
 
 namespace ballast::mempool {
 
-// A transaction by what a hold needs of it.
+// Where a pooled entry came from, and whose entries a hold applies to.
+using Source = std::uint32_t;
+constexpr Source kFromClients = 0;                // this node's own clients
+constexpr Source kFromAnywhere = 0xFFFF'FFFFu;    // a hold on every source's entries
+constexpr Source from_peer(std::uint32_t peer) {  // a peer's gossip, by validator index
+  return peer + 1;
+}
+
+// A missing transaction, and whose later entries its hold applies to.
 struct EntryKey {
   PublicKey sender;
   std::uint64_t nonce = 0;
   std::uint64_t expiry_height = 0;  // the last height that may include it
+  Source holds_from = kFromAnywhere;
 };
 
 class Holds {
  public:
   Holds(std::size_t max_holds, std::uint64_t hold_heights);
 
-  // Holds `missing.sender`'s nonces above `missing.nonce` until that nonce is used, the missing
-  // transaction expires, or `hold_heights` pass after `height`, whichever comes first.
+  // Holds `missing.sender`'s nonces above `missing.nonce` (from `missing.holds_from`) until
+  // that nonce is used, the missing transaction expires, or `hold_heights` pass after `height`,
+  // whichever comes first.
   void hold_behind(const EntryKey& missing, std::uint64_t height);
-  // Holds every sender until `hold_heights` pass after `height`: for losses too many to track.
-  void hold_everything(std::uint64_t height);
+  // Holds everything from `source` until `hold_heights` pass after `height`: for losses too
+  // many to name.
+  void hold_everything(std::uint64_t height, Source source = kFromAnywhere);
   // The missing transaction arrived after all: the pool's nonce order now keeps its sender's
-  // later ones behind it.
+  // later ones behind it, whatever their source.
   void arrived(const PublicKey& sender, std::uint64_t nonce);
-  // Whether a transaction of `sender` with `nonce` must wait.
-  bool holds(const PublicKey& sender, std::uint64_t nonce) const;
-  bool holds_everything() const { return everything_until_ > height_; }
+  // Whether an entry of `sender` with `nonce` that came from `source` must wait.
+  bool holds(const PublicKey& sender, std::uint64_t nonce, Source source) const;
+  // Whether every source's entries wait.
+  bool holds_everything() const { return holds_everything_from(kFromAnywhere); }
   // After a block at `height` (`last_nonce` gives each sender's last used nonce): ends the holds
   // that are over.
   void release(std::uint64_t height,
                const std::function<std::uint64_t(const PublicKey&)>& last_nonce);
 
   std::size_t size() const { return count_; }
-  // Holds that found the table full and held everything instead.
+  // Holds that found their source's share full and held everything from it instead.
   std::uint64_t overflows() const { return overflows_; }
 
  private:
+  using Key = std::pair<Source, PublicKey>;
+  bool holds_everything_from(Source source) const;
+  bool held_in(const Key& key, std::uint64_t nonce) const;
+
   const std::size_t max_holds_;
   const std::uint64_t hold_heights_;
-  std::map<PublicKey, std::map<std::uint64_t, std::uint64_t>> by_sender_;  // nonce -> until
+  std::map<Key, std::map<std::uint64_t, std::uint64_t>> held_;  // nonce -> the height it ends
+  std::map<Source, std::size_t> count_by_source_;
   std::size_t count_ = 0;
-  std::uint64_t height_ = 0;  // the highest height seen
-  std::uint64_t everything_until_ = 0;
+  std::uint64_t height_ = 0;                          // the highest height seen
+  std::map<Source, std::uint64_t> everything_until_;  // bounded by the sources there are
   std::uint64_t overflows_ = 0;
 };
 

@@ -72,7 +72,7 @@ Status Mempool::add(Entry entry, std::uint64_t sender_last_nonce, std::uint64_t 
   for (const Hash256& victim : victims) {
     // Other validators may still hold it: this one must not include its successors first.
     const Entry& evicted = entries_.at(victim);
-    const EntryKey missing{evicted.sender, evicted.nonce, evicted.expiry_height};
+    const EntryKey missing{evicted.sender, evicted.nonce, evicted.expiry_height, kFromAnywhere};
     erase(victim, "evicted from the full mempool by a transaction paying " + describe_fee(entry));
     holds_.hold_behind(missing, height);
   }
@@ -256,7 +256,8 @@ std::vector<const Entry*> Mempool::select(std::size_t max_count, std::size_t max
     } else {
       break;
     }
-    if (holds_.holds(next->sender, next->nonce)) continue;  // its successors are held too
+    // Its successors are held too, or came from elsewhere and wait for it anyway.
+    if (holds_.holds(next->sender, next->nonce, next->source)) continue;
     if (!skip || !skip(*next)) {
       if (next->bytes.size() > max_bytes - total) break;
       chosen.push_back(next);

@@ -34,6 +34,7 @@ struct Entry {
   bool is_cancel = false;
   std::uint64_t expiry_height = 0;  // the last height that may include it
   std::uint64_t arrival = 0;        // set by the pool: admission order
+  Source source = kFromClients;     // whose holds apply to it (holds.h)
 };
 
 struct MempoolLimits {
@@ -58,11 +59,15 @@ class Mempool {
 
   // A transaction of `missing.sender` that another validator may hold is not here (it was
   // dropped on its way, or refused): until it is used, expires or the hold lasts its limit,
-  // select() takes none of that sender's entries with a higher nonce (holds.h). Nothing if
-  // that nonce is pooled. An entry this pool evicts leaves such a hold by itself.
+  // select() takes none of that sender's entries with a higher nonce that came from
+  // `missing.holds_from` (holds.h). Nothing if that nonce is pooled. An entry this pool evicts
+  // leaves such a hold on every source by itself.
   void hold_behind(const EntryKey& missing, std::uint64_t height);
-  // Losses too many to name: select() takes nothing until `hold_heights` pass after `height`.
-  void hold_everything(std::uint64_t height) { holds_.hold_everything(height); }
+  // Losses too many to name: select() takes nothing from `source` until `hold_heights` pass
+  // after `height`.
+  void hold_everything(std::uint64_t height, Source source = kFromAnywhere) {
+    holds_.hold_everything(height, source);
+  }
   const Holds& holds() const { return holds_; }
 
   // Entries for a block, best first: cancels, then higher fee, then earlier arrival, except

@@ -81,7 +81,7 @@ Core::Core(CoreOptions options, const exchange::Genesis& genesis, const SecretKe
       signer_(std::make_unique<ChainSigner>(identity)),
       verifier_(std::make_unique<ChainVerifier>(validators_, metrics)),
       inbox_(options_.inbox_capacity),
-      missing_gossip_(options_.missing_gossip_capacity),
+      missing_gossip_(options_.missing_gossip_per_peer),
       metrics_(metrics),
       transactions_(options_.transactions),
       market_feed_(genesis.markets.size(), options_.trades_kept_per_market),
@@ -118,13 +118,14 @@ void Core::post_gossiped(GossipedTransactions gossiped) {
   CoreInput input = std::move(gossiped);
   if (inbox_.try_push(input)) return;  // a refused input is left as it was
   inbox_dropped_.fetch_add(1, std::memory_order_relaxed);
+  const auto& dropped = std::get<GossipedTransactions>(input);
   std::vector<mempool::EntryKey> missing;
-  for (const VerifiedTransaction& tx : std::get<GossipedTransactions>(input).transactions) {
+  for (const VerifiedTransaction& tx : dropped.transactions) {
     auto decoded = exchange::Transaction::decode(tx.bytes);
     BALLAST_ASSERT(decoded.is_ok());  // it verified, so it decoded
     missing.push_back({decoded->sender, decoded->nonce, decoded->expiry_height});
   }
-  missing_gossip_.record(missing);
+  missing_gossip_.record(dropped.peer, missing);
 }
 
 bool Core::query(std::function<void(CoreView& view)> query) {
@@ -260,7 +261,7 @@ void Core::handle(CoreInput& input, std::int64_t now) {
     for (VerifiedTransaction& tx : gossiped->transactions) {
       application_->note_signature_verified(tx.id);
       // Refusals are stale or known transactions: nothing to tell anyone.
-      if (application_->submit(tx.bytes, app::Origin::kPeer).is_ok()) {
+      if (application_->submit(tx.bytes, app::Origin::peer(gossiped->peer)).is_ok()) {
         transactions_.on_pending(tx.id);
         transactions_arrived_ = true;
       }
@@ -277,7 +278,7 @@ void Core::handle(CoreInput& input, std::int64_t now) {
 void Core::hold_behind_missing_gossip() {
   MissingGossip::Taken taken = missing_gossip_.take();
   for (const mempool::EntryKey& missing : taken.missing) application_->note_missing(missing);
-  if (taken.overflowed) application_->note_missing_unnamed();
+  for (mempool::Source peer : taken.overflowed) application_->note_missing_unnamed(peer);
 }
 
 void Core::on_peer_message(std::uint32_t peer, WireMessage& message, std::int64_t now) {
@@ -307,7 +308,7 @@ Status Core::admit_client_transaction(const VerifiedTransaction& transaction,
         .with_reason("overloaded");
   }
   application_->note_signature_verified(transaction.id);
-  Status status = application_->submit(transaction.bytes, app::Origin::kClient, cancel_check);
+  Status status = application_->submit(transaction.bytes, app::Origin::client(), cancel_check);
   if (status.is_ok()) {
     journal_->record(transaction.id, transaction.bytes);
     transactions_.on_pending(transaction.id);
@@ -362,7 +363,7 @@ void Core::readmit_journaled() {
   std::size_t readmitted = 0;
   std::vector<Hash256> settled;
   for (const auto& [id, transaction] : journal_->recorded()) {
-    if (application_->submit(transaction, app::Origin::kClient).is_ok()) {
+    if (application_->submit(transaction, app::Origin::client()).is_ok()) {
       transactions_.on_pending(id);
       transactions_arrived_ = true;
       readmitted += 1;

@@ -40,9 +40,9 @@ struct CoreOptions {
   app::ApplicationLimits application;
   WireLimits wire;
   std::size_t inbox_capacity = 100'000;
-  // Dropped peer transactions named to the mempool's holds between two core rounds; beyond it
-  // the mempool holds everything for a while (node/missing_gossip.h).
-  std::size_t missing_gossip_capacity = 65'536;
+  // Dropped transactions of one peer named to the mempool's holds between two core rounds;
+  // beyond it the mempool holds everything from that peer for a while (node/missing_gossip.h).
+  std::size_t missing_gossip_per_peer = 65'536;
   consensus::Height snapshot_interval_blocks = 1'000;
   consensus::Height sync_lag_threshold_blocks = 16;
   std::uint32_t sync_max_blocks_per_response = 256;
@@ -106,6 +106,7 @@ struct StreamInput {
   std::uint64_t closed_id = 0;
 };
 struct GossipedTransactions {
+  std::uint32_t peer = 0;  // the validator that sent them
   std::vector<VerifiedTransaction> transactions;
 };
 using CoreInput = std::variant<PeerMessage, ClientTransaction, ClientBatch, GossipedTransactions,
@@ -171,10 +172,10 @@ class Core {
   // Thread-safe. A peer's verified transactions; with the inbox full they are dropped and
   // recorded as missing, like those dropped before verification (note_missing_gossip).
   void post_gossiped(GossipedTransactions gossiped);
-  // Thread-safe: peer transactions this node dropped unseen. The mempool holds back their
-  // senders' later transactions (docs/MEMPOOL.md "Holds").
-  void note_missing_gossip(std::span<const mempool::EntryKey> missing) {
-    missing_gossip_.record(missing);
+  // Thread-safe: `peer`'s transactions this node dropped unseen. The mempool holds back their
+  // senders' later transactions from that peer (docs/MEMPOOL.md "Holds").
+  void note_missing_gossip(std::uint32_t peer, std::span<const mempool::EntryKey> missing) {
+    missing_gossip_.record(peer, missing);
   }
   // Thread-safe. Runs `query` on the core thread between rounds. False when the inbox is full
   // or max_queries_in_flight queries are already waiting (queries never crowd out consensus).

@@ -230,8 +230,8 @@ ApiHandlers Validator::api_handlers() {
 // never includes those senders' later transactions first (docs/MEMPOOL.md "Holds").
 void Validator::verify_gossip(std::uint32_t peer, std::vector<Bytes> transactions) {
   const VerifyPool::Source source = VerifyPool::peer_source(peer);
-  auto post_verified = [this](std::vector<Result<VerifiedTransaction>> verdicts) {
-    GossipedTransactions verified;
+  auto post_verified = [this, peer](std::vector<Result<VerifiedTransaction>> verdicts) {
+    GossipedTransactions verified{.peer = peer, .transactions = {}};
     for (auto& verdict : verdicts) {
       if (verdict.is_ok()) verified.transactions.push_back(std::move(verdict).value());
     }
@@ -240,7 +240,7 @@ void Validator::verify_gossip(std::uint32_t peer, std::vector<Bytes> transaction
   VerifyLanes::Split split = verify_lanes_.split(std::move(transactions));
   if (!split.urgent.empty() &&
       !verify_pool_.submit(source, std::move(split.urgent), post_verified, /*urgent=*/true)) {
-    core_->note_missing_gossip(split.urgent_keys);
+    core_->note_missing_gossip(peer, split.urgent_keys);
   }
   if (split.ordinary.empty()) return;
   auto waiting = std::make_shared<std::vector<PublicKey>>(std::move(split.waiting));
@@ -251,7 +251,7 @@ void Validator::verify_gossip(std::uint32_t peer, std::vector<Bytes> transaction
         verify_lanes_.release(*waiting);  // after the post: the core admits them first
       });
   if (!queued) {
-    core_->note_missing_gossip(split.ordinary_keys);
+    core_->note_missing_gossip(peer, split.ordinary_keys);
     verify_lanes_.release(*waiting);
   }
 }

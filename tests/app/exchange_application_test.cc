@@ -167,17 +167,17 @@ TEST_F(ExchangeApplicationTest, ASheddingNodeRefusesCancelsOfOrdersNeitherOpenNo
   constexpr CancelCheck kShed = CancelCheck::kRefuseFutile;
   ASSERT_TRUE(app.submit(signed_body("alice", 1, resting_sell(7))).is_ok());
   EXPECT_TRUE(
-      app.submit(signed_body("alice", 2, cancel_by_client_id(7)), Origin::kClient, kShed).is_ok())
+      app.submit(signed_body("alice", 2, cancel_by_client_id(7)), Origin::client(), kShed).is_ok())
       << "the order it names is pooled before it";
   Status futile =
-      app.submit(signed_body("alice", 3, cancel_by_client_id(8)), Origin::kClient, kShed);
+      app.submit(signed_body("alice", 3, cancel_by_client_id(8)), Origin::client(), kShed);
   EXPECT_EQ(futile.code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(futile.reason(), "order_not_found");
   EXPECT_EQ(app.mempool_size(), 2u) << "a refusal changes nothing";
   // The order placed only after the cancel cannot help it either.
   ASSERT_TRUE(app.submit(signed_body("bob", 2, resting_sell(9))).is_ok());
   EXPECT_EQ(
-      app.submit(signed_body("bob", 1, cancel_by_client_id(9)), Origin::kClient, kShed).reason(),
+      app.submit(signed_body("bob", 1, cancel_by_client_id(9)), Origin::client(), kShed).reason(),
       "order_not_found");
   EXPECT_TRUE(app.submit(signed_body("alice", 3, cancel_by_client_id(8))).is_ok())
       << "a node that is not shedding admits it, and execution refuses it";
@@ -186,7 +186,7 @@ TEST_F(ExchangeApplicationTest, ASheddingNodeRefusesCancelsOfOrdersNeitherOpenNo
 TEST_F(ExchangeApplicationTest, ASheddingNodeJudgesCancelsByOrderIdAndCancelAllsByOpenOrders) {
   ExchangeApplication app(genesis_);
   constexpr CancelCheck kShed = CancelCheck::kRefuseFutile;
-  auto shed = [&](const Bytes& tx) { return app.submit(tx, Origin::kClient, kShed); };
+  auto shed = [&](const Bytes& tx) { return app.submit(tx, Origin::client(), kShed); };
   EXPECT_EQ(shed(signed_body("alice", 1, CancelAll{})).reason(), "order_not_found")
       << "nothing open, nothing pooled";
   Bytes place = signed_body("alice", 1, resting_sell(7));
@@ -284,8 +284,8 @@ TEST_F(ExchangeApplicationTest, GossipsClientTransactionsButNotPeerOnes) {
   ExchangeApplication app(genesis_);
   Bytes from_client = signed_bytes("alice", 1);
   Bytes from_peer = signed_bytes("bob", 1);
-  ASSERT_TRUE(app.submit(from_client, Origin::kClient).is_ok());
-  ASSERT_TRUE(app.submit(from_peer, Origin::kPeer).is_ok());
+  ASSERT_TRUE(app.submit(from_client, Origin::client()).is_ok());
+  ASSERT_TRUE(app.submit(from_peer, Origin::peer(1)).is_ok());
   EXPECT_EQ(app.take_gossip(1 << 20), std::vector<Bytes>{from_client});
   EXPECT_TRUE(app.take_gossip(1 << 20).empty());
   EXPECT_EQ(app.mempool_size(), 2u);
@@ -300,11 +300,11 @@ TEST_F(ExchangeApplicationTest, APeersTransactionRefusedForRoomHoldsItsSendersLa
   Bytes alice1 = signed_bytes("alice", 1);
   Bytes alice2 = signed_bytes("alice", 2);
   Bytes alice3 = signed_bytes("alice", 3);
-  ASSERT_TRUE(app.submit(alice1, Origin::kPeer).is_ok());
-  EXPECT_EQ(app.submit(alice2, Origin::kPeer).reason(), "sender_limit");
+  ASSERT_TRUE(app.submit(alice1, Origin::peer(1)).is_ok());
+  EXPECT_EQ(app.submit(alice2, Origin::peer(1)).reason(), "sender_limit");
   EXPECT_EQ(app.mempool().holds().size(), 1u);
   app.execute(block_of(app, {alice1}));
-  ASSERT_TRUE(app.submit(alice3, Origin::kPeer).is_ok());
+  ASSERT_TRUE(app.submit(alice3, Origin::peer(1)).is_ok());
   EXPECT_TRUE(app.build_payload(2, {}, 100).empty()) << "nonce 3 waits for nonce 2";
 
   app.execute(block_of(app, {alice2}));  // another validator's block carried it
@@ -327,12 +327,12 @@ TEST_F(ExchangeApplicationTest, APeersTransactionFromAnAccountNotYetHereHoldsIts
   ExchangeApplication app(genesis_);
   const PublicKey dave = SecretKey::insecure_from_seed("dave").public_key();
   Bytes dave1 = signed_bytes("dave", 1);
-  EXPECT_EQ(app.submit(dave1, Origin::kPeer).reason(), "unknown_sender");
+  EXPECT_EQ(app.submit(dave1, Origin::peer(1)).reason(), "unknown_sender");
   EXPECT_EQ(app.mempool().holds().size(), 1u);
 
   app.execute(block_of(app, {signed_body("alice", 1, Transfer{dave, kQuote, 1'000})}));
   Bytes dave2 = signed_bytes("dave", 2);
-  ASSERT_TRUE(app.submit(dave2, Origin::kPeer).is_ok());
+  ASSERT_TRUE(app.submit(dave2, Origin::peer(1)).is_ok());
   EXPECT_TRUE(app.build_payload(2, {}, 100).empty());
   app.execute(block_of(app, {dave1}));
   EXPECT_EQ(app.build_payload(3, {}, 100), std::vector<Bytes>{dave2});
@@ -357,17 +357,23 @@ TEST_F(ExchangeApplicationTest, AnApplicationAfterASnapshotAdoptsWhatTheOldPoolS
   ahead.execute(block_of(ahead, {alice1}));
 
   ExchangeApplication behind(genesis_);
-  for (const Bytes& tx : {alice1, alice2, bob1}) ASSERT_TRUE(behind.submit(tx).is_ok());
+  for (const Bytes& tx : {alice1, alice2, bob1}) {
+    ASSERT_TRUE(behind.submit(tx, Origin::peer(1)).is_ok());
+  }
   ExchangeApplication installed(genesis_);
   ASSERT_TRUE(installed.restore(ahead.snapshot()).is_ok());
   EXPECT_EQ(installed.adopt_pool(behind), 2u) << "alice's nonce 1 is used in the snapshot";
   EXPECT_EQ(installed.build_payload(2, {}, 100), (std::vector<Bytes>{alice2, bob1}));
-  EXPECT_TRUE(installed.take_gossip(1 << 20).empty()) << "the peers have them already";
+  EXPECT_TRUE(installed.take_gossip(1 << 20).empty()) << "a peer's are not gossiped again";
+  EXPECT_EQ(
+      installed.mempool().entries_of(SecretKey::insecure_from_seed("bob").public_key())[0]->source,
+      mempool::from_peer(1))
+      << "they still count as that peer's";
 }
 
 TEST_F(ExchangeApplicationTest, AnApplicationAfterASnapshotHoldsEverythingIfTheOldOneHeldAnyone) {
   ExchangeApplication behind(genesis_);
-  ASSERT_TRUE(behind.submit(signed_bytes("bob", 3), Origin::kPeer).is_ok());
+  ASSERT_TRUE(behind.submit(signed_bytes("bob", 3), Origin::peer(1)).is_ok());
   behind.note_missing({SecretKey::insecure_from_seed("alice").public_key(), 2, 100});
   ExchangeApplication installed(genesis_);
   EXPECT_EQ(installed.adopt_pool(behind), 1u);

@@ -30,6 +30,7 @@ struct Spec {
   bool is_cancel = false;
   std::uint64_t expiry_height = 1'000;
   std::uint8_t salt = 0;  // tells apart entries that are otherwise the same
+  Source source = kFromClients;
 };
 
 Entry make(const Spec& spec) {
@@ -48,6 +49,7 @@ Entry make(const Spec& spec) {
   entry.fee = spec.fee;
   entry.is_cancel = spec.is_cancel;
   entry.expiry_height = spec.expiry_height;
+  entry.source = spec.source;
   return entry;
 }
 
@@ -400,6 +402,22 @@ TEST(MempoolHoldsTest, AMissingNonceKeepsItsSendersLaterEntriesOutOfBlocks) {
   EXPECT_EQ(select_all(pool), (std::vector<Hash256>{first, other}));
 }
 
+// A peer's claims hold back only what that peer sends: it could withhold that anyway.
+TEST(MempoolHoldsTest, AHoldFromAPeerHoldsOnlyThatPeersEntriesAndWhatFollowsThem) {
+  Mempool pool;
+  Hash256 from_client = add_ok(pool, {.sender = 1, .nonce = 3, .fee = 1, .salt = 1});
+  add_ok(pool, {.sender = 2, .nonce = 3, .fee = 1, .salt = 2, .source = from_peer(0)});
+  add_ok(pool, {.sender = 2, .nonce = 4, .fee = 1, .salt = 3});
+  Hash256 other_peer = add_ok(pool, {.sender = 3, .nonce = 3, .salt = 4, .source = from_peer(1)});
+  for (std::uint8_t sender = 1; sender <= 3; ++sender) {
+    pool.hold_behind({sender_key(sender), 2, 1'000, from_peer(0)}, 0);
+  }
+  // Sender 2's nonce 4 came from a client, but waits behind its held nonce 3.
+  EXPECT_EQ(select_all(pool), (std::vector<Hash256>{from_client, other_peer}));
+  pool.hold_everything(0, from_peer(1));
+  EXPECT_EQ(select_all(pool), (std::vector<Hash256>{from_client}));
+}
+
 TEST(MempoolHoldsTest, TheMissingTransactionArrivingEndsItsHold) {
   Mempool pool;
   Hash256 third = add_ok(pool, {.sender = 1, .nonce = 3, .fee = 9, .salt = 1});
@@ -461,7 +479,7 @@ TEST(MempoolHoldsTest, AnEntryEvictedForRoomHoldsItsSendersLaterOnes) {
   EXPECT_TRUE(pool.contains(second));
 }
 
-TEST(MempoolHoldsTest, PastMaxHoldsEverySenderIsHeldForHoldHeights) {
+TEST(MempoolHoldsTest, PastMaxHoldsEverythingFromThatSourceIsHeldForHoldHeights) {
   Mempool pool(MempoolLimits{.max_holds = 2, .hold_heights = 4});
   Hash256 other = add_ok(pool, {.sender = 9, .nonce = 1, .fee = 1, .salt = 1});
   pool.hold_behind(key_of({.sender = 1, .nonce = 2}), 10);
@@ -471,13 +489,28 @@ TEST(MempoolHoldsTest, PastMaxHoldsEverySenderIsHeldForHoldHeights) {
   EXPECT_EQ(pool.holds().size(), 2u);
   EXPECT_EQ(pool.holds().overflows(), 1u);
   EXPECT_TRUE(pool.holds().holds_everything());
-  EXPECT_TRUE(select_all(pool).empty()) << "sender 3's later nonces could be anyone's";
+  EXPECT_TRUE(select_all(pool).empty()) << "sender 3 could be anyone";
   auto none_used = [](const PublicKey&) { return std::uint64_t{0}; };
   pool.prune(13, none_used);
   EXPECT_TRUE(select_all(pool).empty());
   pool.prune(14, none_used);
   EXPECT_FALSE(pool.holds().holds_everything());
   EXPECT_EQ(select_all(pool), (std::vector<Hash256>{other}));
+}
+
+// A peer that names more missing transactions than its share fills only its own share.
+TEST(MempoolHoldsTest, OnePeersHoldsNeverCrowdOutAnothers) {
+  Mempool pool(MempoolLimits{.max_holds = 2, .hold_heights = 4});
+  Hash256 from_second = add_ok(pool, {.sender = 9, .nonce = 1, .salt = 1, .source = from_peer(1)});
+  add_ok(pool, {.sender = 8, .nonce = 1, .salt = 2, .source = from_peer(0)});
+  for (std::uint8_t sender = 1; sender <= 3; ++sender) {
+    pool.hold_behind({sender_key(sender), 2, 1'000, from_peer(0)}, 10);
+  }
+  pool.hold_behind({sender_key(4), 2, 1'000, from_peer(1)}, 10);
+  EXPECT_EQ(pool.holds().size(), 3u);
+  EXPECT_FALSE(pool.holds().holds_everything());
+  EXPECT_EQ(select_all(pool), (std::vector<Hash256>{from_second}))
+      << "everything from the first peer waits; the second's share was untouched";
 }
 
 // --- property: random operations against a model -----------------------------------------
@@ -488,54 +521,63 @@ bool better(const Entry& a, const Entry& b) {
   return a.arrival < b.arrival;
 }
 
-// The holds written the plain way (mempool/holds.h): sender -> nonce -> the height it ends.
+// The holds written the plain way (mempool/holds.h): (source, sender) -> nonce -> the height
+// it ends.
 struct HoldModel {
   std::uint64_t max_holds = 0;
   std::uint64_t hold_heights = 0;
-  std::map<PublicKey, std::map<std::uint64_t, std::uint64_t>> holds;
+  std::map<std::pair<Source, PublicKey>, std::map<std::uint64_t, std::uint64_t>> holds;
   std::uint64_t seen = 0;  // the highest height the holds were told
-  std::uint64_t everything_until = 0;
+  std::map<Source, std::uint64_t> everything_until;
 
-  std::size_t count() const {
+  std::size_t count(std::optional<Source> source = std::nullopt) const {
     std::size_t total = 0;
-    for (const auto& [sender, nonces] : holds) total += nonces.size();
+    for (const auto& [key, nonces] : holds) {
+      if (!source || key.first == *source) total += nonces.size();
+    }
     return total;
   }
-  void hold(const Entry& missing, std::uint64_t height) {
+  void hold(const Entry& missing, Source from, std::uint64_t height) {
     seen = std::max(seen, height);
     const std::uint64_t until = std::min(missing.expiry_height, height + hold_heights);
     if (until <= seen) return;
-    auto& nonces = holds[missing.sender];
-    if (nonces.contains(missing.nonce)) {
-      nonces[missing.nonce] = std::max(nonces[missing.nonce], until);
+    const std::pair key{from, missing.sender};
+    if (holds.contains(key) && holds[key].contains(missing.nonce)) {
+      holds[key][missing.nonce] = std::max(holds[key][missing.nonce], until);
       return;
     }
-    if (nonces.empty()) holds.erase(missing.sender);
-    if (count() >= max_holds) {
-      everything_until = std::max(everything_until, height + hold_heights);
+    if (count(from) >= max_holds) {
+      everything_until[from] = std::max(everything_until[from], height + hold_heights);
       return;
     }
-    holds[missing.sender][missing.nonce] = until;
+    holds[key][missing.nonce] = until;
   }
   void arrived(const Entry& entry) {
-    auto sender = holds.find(entry.sender);
-    if (sender == holds.end()) return;
-    sender->second.erase(entry.nonce);
-    if (sender->second.empty()) holds.erase(sender);
+    for (auto& [key, nonces] : holds) {
+      if (key.second == entry.sender) nonces.erase(entry.nonce);
+    }
+    std::erase_if(holds, [](const auto& held) { return held.second.empty(); });
   }
   void release(std::uint64_t height, std::map<PublicKey, std::uint64_t>& last_nonces) {
     seen = std::max(seen, height);
-    for (auto& [sender, nonces] : holds) {
+    for (auto& [key, nonces] : holds) {
       std::erase_if(nonces, [&](const auto& hold) {
-        return hold.first <= last_nonces[sender] || hold.second <= seen;
+        return hold.first <= last_nonces[key.second] || hold.second <= seen;
       });
     }
-    std::erase_if(holds, [](const auto& sender) { return sender.second.empty(); });
+    std::erase_if(holds, [](const auto& held) { return held.second.empty(); });
+  }
+  bool everything_held(Source source) const {
+    auto until = everything_until.find(source);
+    return until != everything_until.end() && until->second > seen;
   }
   bool held(const Entry& entry) const {
-    if (everything_until > seen) return true;
-    auto sender = holds.find(entry.sender);
-    return sender != holds.end() && sender->second.begin()->first < entry.nonce;
+    if (everything_held(kFromAnywhere) || everything_held(entry.source)) return true;
+    for (Source from : {kFromAnywhere, entry.source}) {
+      auto nonces = holds.find(std::pair{from, entry.sender});
+      if (nonces != holds.end() && nonces->second.begin()->first < entry.nonce) return true;
+    }
+    return false;
   }
 };
 
@@ -545,7 +587,16 @@ std::vector<Hash256> reference_select(std::vector<Entry> entries, std::size_t ma
                                       std::size_t max_bytes,
                                       const std::function<bool(const Entry&)>& skip,
                                       const HoldModel& holds) {
-  std::erase_if(entries, [&](const Entry& entry) { return holds.held(entry); });
+  // A held entry holds back its sender's later ones too, whatever their source.
+  std::vector<Entry> held;
+  for (const Entry& entry : entries) {
+    if (holds.held(entry)) held.push_back(entry);
+  }
+  std::erase_if(entries, [&](const Entry& entry) {
+    return std::any_of(held.begin(), held.end(), [&](const Entry& first) {
+      return first.sender == entry.sender && first.nonce <= entry.nonce;
+    });
+  });
   std::vector<Hash256> chosen;
   std::size_t total = 0;
   while (chosen.size() < max_count && !entries.empty()) {
@@ -595,7 +646,8 @@ RC_GTEST_PROP(MempoolProperty, BoundsHoldAndSelectionFollowsTheRules, ()) {
                 .size_bytes = *rc::gen::inRange<std::size_t>(1, 150),
                 .is_cancel = *rc::gen::weightedElement<bool>({{4, false}, {1, true}}),
                 .expiry_height = *rc::gen::inRange<std::uint64_t>(1, 12),
-                .salt = *rc::gen::inRange<std::uint8_t>(0, 3)};
+                .salt = *rc::gen::inRange<std::uint8_t>(0, 3),
+                .source = *rc::gen::inRange<Source>(0, 3)};
       Entry entry = make(spec);
       known.push_back(entry.id);
       std::uint64_t last = last_nonces[entry.sender];
@@ -609,11 +661,12 @@ RC_GTEST_PROP(MempoolProperty, BoundsHoldAndSelectionFollowsTheRules, ()) {
       const Entry missing = make({.sender = *rc::gen::inRange<std::uint8_t>(0, 4),
                                   .nonce = *rc::gen::inRange<std::uint64_t>(1, 9),
                                   .expiry_height = *rc::gen::inRange<std::uint64_t>(1, 12)});
-      pool.hold_behind({missing.sender, missing.nonce, missing.expiry_height}, height);
+      const Source from = *rc::gen::element(kFromAnywhere, Source{1}, Source{2});
+      pool.hold_behind({missing.sender, missing.nonce, missing.expiry_height, from}, height);
       const bool pooled = std::any_of(model.begin(), model.end(), [&](const auto& item) {
         return item.second.sender == missing.sender && item.second.nonce == missing.nonce;
       });
-      if (!pooled) holds.hold(missing, height);
+      if (!pooled) holds.hold(missing, from, height);
     } else if (op < 10 && !known.empty()) {
       Hash256 id = *rc::gen::elementOf(known);
       pool.remove(id);
@@ -630,7 +683,7 @@ RC_GTEST_PROP(MempoolProperty, BoundsHoldAndSelectionFollowsTheRules, ()) {
       RC_ASSERT(evicted != model.end());
       RC_ASSERT(!reason.empty());
       // An entry evicted for room may still be pooled by other validators.
-      if (reason.starts_with("evicted")) holds.hold(evicted->second, height);
+      if (reason.starts_with("evicted")) holds.hold(evicted->second, kFromAnywhere, height);
       model.erase(evicted);
     }
     if (added) holds.arrived(*added);
