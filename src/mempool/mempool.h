@@ -72,10 +72,9 @@ class Mempool {
 
   // Entries for a block, best first: cancels, then higher fee, then earlier arrival, except
   // that an entry becomes eligible only after its sender's lower-nonce pooled entries, and
-  // never while a hold keeps its sender's higher nonces back. Entries
-  // for which `skip` is true are passed over (and no longer hold back that sender's next
-  // ones). Stops at `max_count` entries or when the next would take the total past
-  // `max_bytes`. The pointers are valid until the pool next changes.
+  // never while a hold keeps it back. Entries for which `skip` is true are passed over (and no
+  // longer hold back that sender's next ones). Stops at `max_count` entries or when the next
+  // would take the total past `max_bytes`. The pointers are valid until the pool next changes.
   std::vector<const Entry*> select(std::size_t max_count, std::size_t max_bytes,
                                    const std::function<bool(const Entry&)>& skip) const;
 

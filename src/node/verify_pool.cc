@@ -1,5 +1,7 @@
 #include "node/verify_pool.h"
 
+#include <algorithm>
+
 #include "exchange/transaction.h"
 #include "node/thread_name.h"
 
@@ -7,7 +9,10 @@ namespace ballast::node {
 
 VerifyPool::VerifyPool(std::string chain_id, std::size_t threads, std::size_t queue_capacity,
                        std::size_t cache_entries)
-    : chain_id_(std::move(chain_id)), capacity_(queue_capacity), cache_entries_(cache_entries) {
+    : chain_id_(std::move(chain_id)),
+      capacity_(queue_capacity),
+      share_(std::max<std::size_t>(1, queue_capacity / 4)),
+      cache_entries_(cache_entries) {
   BALLAST_ASSERT(threads > 0 && queue_capacity > 0);
   for (std::size_t i = 0; i < threads; ++i) {
     workers_.emplace_back([this, i] {
@@ -32,6 +37,8 @@ bool VerifyPool::submit(Source source, std::vector<Bytes> transactions, Done don
     std::lock_guard lock(mutex_);
     Lane& lane = urgent ? urgent_ : ordinary_;
     if (closed_ || lane.count >= capacity_) return false;
+    auto queued = lane.jobs.find(source);
+    if (queued != lane.jobs.end() && queued->second.size() >= share_) return false;
     auto [waiting, first] = lane.jobs.try_emplace(source);
     // A source with jobs already waiting has its turn coming, or a worker serving it.
     if (first) lane.turns.push_back(source);

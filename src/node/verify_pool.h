@@ -46,7 +46,9 @@ class VerifyPool {
   // a refusal becomes its verdict, and the check is spared.
   using Screen = std::function<Status(std::size_t index)>;
 
-  // At most `queue_capacity` jobs wait in each lane.
+  // At most `queue_capacity` jobs wait in each lane, and at most a quarter of them (at least
+  // one) are one source's: a source that floods (a Byzantine validator's gossip, one client
+  // connection) fills only its share and leaves room for the others.
   VerifyPool(std::string chain_id, std::size_t threads, std::size_t queue_capacity,
              std::size_t cache_entries);
   ~VerifyPool();
@@ -88,6 +90,7 @@ class VerifyPool {
 
   std::string chain_id_;
   const std::size_t capacity_;
+  const std::size_t share_;  // of a lane, per source
   std::size_t cache_entries_;
   mutable std::mutex mutex_;
   std::condition_variable ready_;

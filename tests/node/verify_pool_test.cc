@@ -194,6 +194,26 @@ TEST(NodeVerifyPoolTest, SubmitRefusesWhenTheQueueIsFull) {
   EXPECT_FALSE(third_ran) << "a refused job must never run";
 }
 
+// A Byzantine validator flooding gossip, or one client connection, fills only its quarter of a
+// lane: the others still get in.
+TEST(NodeVerifyPoolTest, ASourceFillsOnlyItsQuarterOfALane) {
+  VerifyPool pool(kChain, 1, 8, 64);
+  Gate gate;  // destroyed (opened) before the pool
+  hold_the_worker(pool, gate);
+  const VerifyPool::Source flood = VerifyPool::peer_source(2);
+  auto nothing = [](Verdicts) {};
+  for (int job = 0; job < 2; ++job) {
+    EXPECT_TRUE(pool.submit(flood, {signed_order(2).encode()}, nothing)) << job;
+  }
+  EXPECT_FALSE(pool.submit(flood, {signed_order(3).encode()}, nothing)) << "its share is full";
+  EXPECT_TRUE(pool.submit(flood, {signed_order(3).encode()}, nothing, /*urgent=*/true))
+      << "a share is per lane";
+  for (VerifyPool::Source other = 10; other < 13; ++other) {
+    EXPECT_TRUE(pool.submit(other, {signed_order(4).encode()}, nothing)) << other;
+  }
+  EXPECT_EQ(pool.queued(), 6u);
+}
+
 // Records which jobs finished, in order.
 class Finishes {
  public:
