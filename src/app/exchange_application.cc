@@ -75,7 +75,7 @@ Status ExchangeApplication::submit(ByteView transaction, Origin origin, CancelCh
     // Its account may be created by a block this node has not executed yet.
     if (!origin.is_client() && checked.status().reason() == "unknown_sender") {
       auto named = Transaction::decode(transaction);  // it decoded before the account check
-      note_missing({named->sender, named->nonce, named->expiry_height, origin.source()});
+      note_missing({named->sender, named->nonce, named->expiry_height, mempool::kFromAnywhere});
     }
     return checked.status();
   }
@@ -101,13 +101,14 @@ Status ExchangeApplication::submit(ByteView transaction, Origin origin, CancelCh
   Status added = mempool_.add(std::move(entry), account->nonce, exchange_->height(),
                               /*gossip=*/origin.is_client());
   if (!origin.is_client() && refused_for_room(added)) {
-    note_missing({tx.sender, tx.nonce, tx.expiry_height, origin.source()});
+    note_missing({tx.sender, tx.nonce, tx.expiry_height, mempool::kFromAnywhere});
   }
   return added;
 }
 
 // A refusal of a transaction another validator admitted, for want of room here: the other
 // validators may still include it. Duplicates, used nonces and expired ones are not missing.
+// Its signature was checked, so its hold applies to the sender's entries from every source.
 // (An unknown sender is handled before the mempool.)
 bool ExchangeApplication::refused_for_room(const Status& status) {
   if (status.is_ok()) return false;

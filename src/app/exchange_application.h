@@ -65,9 +65,9 @@ class ExchangeApplication final : public consensus::Application {
   // node may ask before checking its signature, to spare the check.
   Status check_cancel(const exchange::Transaction& tx, CancelCheck cancel_check) const;
   // A peer's transaction that never reached the mempool (dropped on its way here for want of
-  // room): the mempool holds back its sender's later ones from that peer (docs/MEMPOOL.md
-  // "Holds"). Nothing if the sender has used that nonce. A peer's transaction the mempool
-  // refuses gets the same.
+  // room): the mempool holds back its sender's later ones from `missing.holds_from`
+  // (docs/MEMPOOL.md "Holds"). Nothing if the sender has used that nonce. A peer's transaction
+  // the mempool refuses gets the same, on every source (its signature was checked).
   void note_missing(const mempool::EntryKey& missing);
   // Transactions from `source` lost without a record of which: the mempool holds everything
   // from it for a while.

@@ -125,7 +125,7 @@ void Core::post_gossiped(GossipedTransactions gossiped) {
     BALLAST_ASSERT(decoded.is_ok());  // it verified, so it decoded
     missing.push_back({decoded->sender, decoded->nonce, decoded->expiry_height});
   }
-  missing_gossip_.record(dropped.peer, missing);
+  missing_gossip_.record(dropped.peer, missing, /*verified=*/true);
 }
 
 bool Core::query(std::function<void(CoreView& view)> query) {

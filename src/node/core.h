@@ -172,10 +172,11 @@ class Core {
   // Thread-safe. A peer's verified transactions; with the inbox full they are dropped and
   // recorded as missing, like those dropped before verification (note_missing_gossip).
   void post_gossiped(GossipedTransactions gossiped);
-  // Thread-safe: `peer`'s transactions this node dropped unseen. The mempool holds back their
-  // senders' later transactions from that peer (docs/MEMPOOL.md "Holds").
+  // Thread-safe: `peer`'s transactions this node dropped before their signature check. The
+  // mempool holds back their senders' later transactions from that peer (docs/MEMPOOL.md
+  // "Holds").
   void note_missing_gossip(std::uint32_t peer, std::span<const mempool::EntryKey> missing) {
-    missing_gossip_.record(peer, missing);
+    missing_gossip_.record(peer, missing, /*verified=*/false);
   }
   // Thread-safe. Runs `query` on the core thread between rounds. False when the inbox is full
   // or max_queries_in_flight queries are already waiting (queries never crowd out consensus).

@@ -9,7 +9,8 @@ MissingGossip::MissingGossip(std::size_t capacity_per_peer)
   BALLAST_ASSERT(capacity_per_peer_ > 0);
 }
 
-void MissingGossip::record(std::uint32_t peer, std::span<const mempool::EntryKey> missing) {
+void MissingGossip::record(std::uint32_t peer, std::span<const mempool::EntryKey> missing,
+                           bool verified) {
   if (missing.empty()) return;
   recorded_.fetch_add(missing.size(), std::memory_order_relaxed);
   const mempool::Source source = mempool::from_peer(peer);
@@ -21,7 +22,7 @@ void MissingGossip::record(std::uint32_t peer, std::span<const mempool::EntryKey
       break;
     }
     named.push_back(key);
-    named.back().holds_from = source;
+    named.back().holds_from = verified ? mempool::kFromAnywhere : source;
   }
   pending_.store(true, std::memory_order_release);
 }
