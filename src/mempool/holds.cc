@@ -33,7 +33,6 @@ void Holds::hold_behind(const EntryKey& missing, std::uint64_t height) {
   }
   held_[key].emplace(missing.nonce, until);
   share += 1;
-  count_ += 1;
 }
 
 void Holds::hold_everything(std::uint64_t height, Source source) {
@@ -47,9 +46,14 @@ void Holds::arrived(const PublicKey& sender, std::uint64_t nonce) {
     auto held = held_.find(Key{source->first, sender});
     if (held == held_.end() || held->second.erase(nonce) == 0) continue;
     source->second -= 1;
-    count_ -= 1;
     if (held->second.empty()) held_.erase(held);
   }
+}
+
+std::size_t Holds::size() const {
+  std::size_t total = 0;
+  for (const auto& [source, count] : count_by_source_) total += count;
+  return total;
 }
 
 bool Holds::holds_everything_from(Source source) const {
@@ -63,7 +67,7 @@ bool Holds::held_in(const Key& key, std::uint64_t nonce) const {
 }
 
 bool Holds::holds(const PublicKey& sender, std::uint64_t nonce, Source source) const {
-  if (count_ == 0 && everything_until_.empty()) return false;  // the usual case
+  if (held_.empty() && everything_until_.empty()) return false;  // the usual case
   if (holds_everything() || holds_everything_from(source)) return true;
   return held_in(Key{kFromAnywhere, sender}, nonce) || held_in(Key{source, sender}, nonce);
 }
@@ -78,10 +82,7 @@ void Holds::release(std::uint64_t height,
     std::erase_if(held->second, [&](const auto& hold) {
       const auto& [nonce, until] = hold;
       const bool over = nonce <= last || until <= height_;
-      if (over) {
-        share -= 1;
-        count_ -= 1;
-      }
+      if (over) share -= 1;
       return over;
     });
     held = held->second.empty() ? held_.erase(held) : std::next(held);

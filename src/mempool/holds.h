@@ -4,11 +4,12 @@
 // would make the missing one stale everywhere, and an order another validator acknowledged
 // would be lost. docs/MEMPOOL.md "Holds" states the rules.
 //
-// A hold placed because of what a peer sent applies only to entries from that peer: a peer's
-// claims (even unverified ones, dropped before their check) can hold back only what that peer
-// itself sends, which it could withhold anyway. Bounded per source: past `max_holds`, a new
-// hold holds everything from its source for `hold_heights`, which costs this node's blocks
-// those transactions for a while but never loses one. Sans-IO.
+// A hold applies to the sender's entries from every source, except one placed on a peer's
+// unchecked claim (a name dropped before its signature check): that applies only to entries
+// from that peer, so a Byzantine peer's invented names hold back only what it sends itself,
+// which it could withhold anyway. Bounded per scope: past `max_holds`, a new hold holds
+// everything from its source for `hold_heights`, which costs this node's blocks those
+// transactions for a while but never loses one. Sans-IO.
 #pragma once
 
 #include <cstdint>
@@ -58,7 +59,7 @@ class Holds {
   void release(std::uint64_t height,
                const std::function<std::uint64_t(const PublicKey&)>& last_nonce);
 
-  std::size_t size() const { return count_; }
+  std::size_t size() const;
   // Holds that found their source's share full and held everything from it instead.
   std::uint64_t overflows() const { return overflows_; }
 
@@ -70,8 +71,7 @@ class Holds {
   const std::size_t max_holds_;
   const std::uint64_t hold_heights_;
   std::map<Key, std::map<std::uint64_t, std::uint64_t>> held_;  // nonce -> the height it ends
-  std::map<Source, std::size_t> count_by_source_;
-  std::size_t count_ = 0;
+  std::map<Source, std::size_t> count_by_source_;     // holds per scope, bounded by max_holds
   std::uint64_t height_ = 0;                          // the highest height seen
   std::map<Source, std::uint64_t> everything_until_;  // bounded by the sources there are
   std::uint64_t overflows_ = 0;

@@ -11,7 +11,7 @@ VerifyPool::VerifyPool(std::string chain_id, std::size_t threads, std::size_t qu
                        std::size_t cache_entries)
     : chain_id_(std::move(chain_id)),
       capacity_(queue_capacity),
-      share_(std::max<std::size_t>(1, queue_capacity / 4)),
+      share_(std::max<std::size_t>(1, queue_capacity / kSharesPerLane)),
       cache_entries_(cache_entries) {
   BALLAST_ASSERT(threads > 0 && queue_capacity > 0);
   for (std::size_t i = 0; i < threads; ++i) {

@@ -41,14 +41,16 @@ class VerifyPool {
   static Source peer_source(std::uint32_t peer) { return (Source{1} << 63) | peer; }
   // Transactions a worker verifies before it looks for another source's work.
   static constexpr std::size_t kChunk = 16;
+  // The most of a lane one source may fill: capacity / kSharesPerLane jobs (at least one).
+  static constexpr std::size_t kSharesPerLane = 4;
 
   // Judges a job's transaction (by its index in the job) on the worker, just before its check:
   // a refusal becomes its verdict, and the check is spared.
   using Screen = std::function<Status(std::size_t index)>;
 
-  // At most `queue_capacity` jobs wait in each lane, and at most a quarter of them (at least
-  // one) are one source's: a source that floods (a Byzantine validator's gossip, one client
-  // connection) fills only its share and leaves room for the others.
+  // At most `queue_capacity` jobs wait in each lane, and at most a kSharesPerLane-th of them
+  // (at least one) are one source's: a source that floods (a Byzantine validator's gossip, one
+  // client connection) fills only its share and leaves room for the others.
   VerifyPool(std::string chain_id, std::size_t threads, std::size_t queue_capacity,
              std::size_t cache_entries);
   ~VerifyPool();
