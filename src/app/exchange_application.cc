@@ -75,7 +75,7 @@ Status ExchangeApplication::submit(ByteView transaction, Origin origin, CancelCh
     // Its account may be created by a block this node has not executed yet.
     if (!origin.is_client() && checked.status().reason() == "unknown_sender") {
       auto named = Transaction::decode(transaction);  // it decoded before the account check
-      note_missing({named->sender, named->nonce, named->expiry_height, mempool::kFromAnywhere});
+      note_missing(missing_key(*named));
     }
     return checked.status();
   }
@@ -101,7 +101,7 @@ Status ExchangeApplication::submit(ByteView transaction, Origin origin, CancelCh
   Status added = mempool_.add(std::move(entry), account->nonce, exchange_->height(),
                               /*gossip=*/origin.is_client());
   if (!origin.is_client() && refused_for_room(added)) {
-    note_missing({tx.sender, tx.nonce, tx.expiry_height, mempool::kFromAnywhere});
+    note_missing(missing_key(tx));
   }
   return added;
 }

@@ -24,6 +24,12 @@ struct Hash256Hasher {
   }
 };
 
+// What a missing transaction is held behind by (mempool/holds.h), and whose entries it holds.
+inline mempool::EntryKey missing_key(const exchange::Transaction& tx,
+                                     mempool::Source holds_from = mempool::kFromAnywhere) {
+  return {tx.sender, tx.nonce, tx.expiry_height, holds_from};
+}
+
 struct ApplicationLimits {
   mempool::MempoolLimits mempool;
   std::size_t max_block_bytes = 1 << 20;         // transaction bytes per built payload

@@ -42,6 +42,7 @@ void Holds::hold_everything(std::uint64_t height, Source source) {
 }
 
 void Holds::arrived(const PublicKey& sender, std::uint64_t nonce) {
+  if (held_.empty()) return;  // the usual case, on every admission
   for (auto source = count_by_source_.begin(); source != count_by_source_.end(); ++source) {
     auto held = held_.find(Key{source->first, sender});
     if (held == held_.end() || held->second.erase(nonce) == 0) continue;

@@ -123,7 +123,7 @@ void Core::post_gossiped(GossipedTransactions gossiped) {
   for (const VerifiedTransaction& tx : dropped.transactions) {
     auto decoded = exchange::Transaction::decode(tx.bytes);
     BALLAST_ASSERT(decoded.is_ok());  // it verified, so it decoded
-    missing.push_back({decoded->sender, decoded->nonce, decoded->expiry_height});
+    missing.push_back(app::missing_key(*decoded));
   }
   missing_gossip_.record(dropped.peer, missing, /*verified=*/true);
 }

@@ -1,5 +1,6 @@
 #include "node/verify_lanes.h"
 
+#include "app/exchange_application.h"
 #include "base/assert.h"
 #include "exchange/transaction.h"
 
@@ -34,8 +35,7 @@ VerifyLanes::Split VerifyLanes::split(std::vector<Bytes> batch) {
     std::optional<PublicKey> sender = tx.is_ok() ? std::optional(tx->sender) : std::nullopt;
     const bool urgent = choose_urgent(sender, tx.is_ok() && tx->is_cancel());
     if (tx.is_ok()) {
-      (urgent ? split.urgent_keys : split.ordinary_keys)
-          .push_back({tx->sender, tx->nonce, tx->expiry_height});
+      (urgent ? split.urgent_keys : split.ordinary_keys).push_back(app::missing_key(*tx));
     }
     if (urgent) {
       split.urgent.push_back(std::move(bytes));
