@@ -58,6 +58,14 @@ struct Anchor {
   bool operator==(const Anchor&) const = default;
 };
 
+// What a storage that leaves the syncs to its driver has written unsynced since the driver last
+// asked: the voting state holds back what the replica emitted after it, the blocks do not.
+struct UnsyncedWrites {
+  bool voting_state = false;
+  bool blocks = false;
+  bool any() const { return voting_state || blocks; }
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -65,7 +73,9 @@ class Storage {
   // votes right after. Either the call syncs, or the driver syncs before it sends.
   virtual void persist_voting_state(const VotingState& state) = 0;
   // Appends finalized blocks (those one certificate finalized, or a synced batch) in height
-  // order, as one write, durable like the voting state and never after a later write.
+  // order, as one write, never durable after a later write. Nothing the replica sends depends
+  // on it: a finalization is durable already in the quorum's votes. So a driver that syncs
+  // need not hold messages back for it; the next voting state's sync covers it.
   virtual void append_finalized(std::span<const FinalizedEntry> entries) = 0;
   virtual VotingState load_voting_state() = 0;
   // The anchor of the application's snapshot, if it was restored from one.

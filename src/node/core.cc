@@ -422,7 +422,9 @@ void Core::flush() {
     frames.push_back({outgoing.to, std::make_shared<const Bytes>(encode_wire(*outgoing.message))});
   }
   // The replica's votes among them were written unsynced: they leave once the log is synced.
-  consensus_sender_.send(std::move(frames), storage_.take_unsynced_writes());
+  // Finalized blocks hold nothing back; they are synced with the next votes (docs/STORAGE.md).
+  const consensus::UnsyncedWrites unsynced = storage_.take_unsynced_writes();
+  consensus_sender_.send(std::move(frames), unsynced.voting_state, unsynced.blocks);
   after_finalized(replica_->take_finalized());
   for (auto& [id, reason] : application_->take_evicted()) {
     spdlog::debug("transaction {} left the mempool: {}", id.hex(), reason);

@@ -8,8 +8,12 @@
 namespace ballast::node {
 
 SyncedSender::SyncedSender(std::function<Status()> sync,
-                           std::function<void(const OutgoingFrame&)> send, std::size_t capacity)
-    : sync_(std::move(sync)), send_(std::move(send)), capacity_(capacity) {
+                           std::function<void(const OutgoingFrame&)> send, std::size_t capacity,
+                           std::chrono::milliseconds lazy_sync_after)
+    : sync_(std::move(sync)),
+      send_(std::move(send)),
+      capacity_(capacity),
+      lazy_sync_after_(lazy_sync_after) {
   BALLAST_ASSERT(capacity_ > 0);
   thread_ = std::thread([this] {
     name_this_thread("chain-sync");
@@ -26,10 +30,13 @@ SyncedSender::~SyncedSender() {
   thread_.join();
 }
 
-void SyncedSender::send(std::vector<OutgoingFrame> frames, bool after_writes) {
+void SyncedSender::send(std::vector<OutgoingFrame> frames, bool after_writes, bool lazy_writes) {
   std::unique_lock lock(mutex_);
+  const bool lazy_started = lazy_writes && !lazy_since_;
+  if (lazy_started) lazy_since_ = Clock::now();
   if (!after_writes && queued_.empty() && in_flight_ == 0) {
     lock.unlock();
+    if (lazy_started) work_.notify_one();  // the sender now has a deadline
     for (const OutgoingFrame& frame : frames) send_(frame);
     return;
   }
@@ -44,16 +51,27 @@ std::size_t SyncedSender::waiting() const {
   return queued_.size() + in_flight_;
 }
 
-// Everything queued when the sender wakes shares one sync.
+// Everything queued when the sender wakes shares one sync, and so do the lazy writes made
+// before it: the sync covers every write made before it starts.
 void SyncedSender::run() {
   for (;;) {
     std::deque<std::vector<OutgoingFrame>> rounds;
     {
       std::unique_lock lock(mutex_);
-      work_.wait(lock, [this] { return !queued_.empty() || stopping_; });
-      if (queued_.empty()) return;  // stopping, and nothing left
+      auto lazy_due = [this] {
+        return lazy_since_ && Clock::now() >= *lazy_since_ + lazy_sync_after_;
+      };
+      while (queued_.empty() && !stopping_ && !lazy_due()) {
+        if (lazy_since_) {
+          work_.wait_until(lock, *lazy_since_ + lazy_sync_after_);
+        } else {
+          work_.wait(lock);
+        }
+      }
+      if (queued_.empty() && !lazy_since_) return;  // stopping, and nothing left
       rounds.swap(queued_);
       in_flight_ = rounds.size();
+      lazy_since_.reset();
     }
     room_.notify_one();
     Status synced = sync_();

@@ -6,19 +6,17 @@ namespace ballast::sim {
 
 void SimStorage::persist_voting_state(const consensus::VotingState& state) {
   written(state);
+  if (!sync_on_write_) wrote_unsynced_.voting_state = true;
 }
 
 void SimStorage::append_finalized(std::span<const consensus::FinalizedEntry> entries) {
   written(std::vector<consensus::FinalizedEntry>(entries.begin(), entries.end()));
+  if (!sync_on_write_) wrote_unsynced_.blocks = true;
 }
 
 void SimStorage::written(Write write) {
   unsynced_.push_back(std::move(write));
-  if (sync_on_write_) {
-    sync();
-  } else {
-    wrote_unsynced_ = true;
-  }
+  if (sync_on_write_) sync();
 }
 
 void SimStorage::sync() {
@@ -29,7 +27,7 @@ void SimStorage::sync() {
 void SimStorage::crash(std::size_t surviving) {
   make_durable(std::min(surviving, unsynced_.size()));
   unsynced_.clear();
-  wrote_unsynced_ = false;
+  wrote_unsynced_ = {};
 }
 
 void SimStorage::make_durable(std::size_t count) {

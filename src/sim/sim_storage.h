@@ -4,7 +4,7 @@
 // crash right after a persist call (before the vote is sent) loses nothing, and everything the
 // replica kept only in memory is lost. Without `sync_on_write` it behaves as the node's chain
 // storage does (docs/STORAGE.md): the writes stay unsynced until the driver calls sync(), which
-// it does before sending what the replica emitted after them.
+// it does before sending what the replica emitted after a voting state write.
 #pragma once
 
 #include <utility>
@@ -31,8 +31,8 @@ class SimStorage final : public consensus::Storage {
   // and the rest are gone.
   void crash(std::size_t surviving = 0);
   std::size_t unsynced_writes() const { return unsynced_.size(); }
-  // Whether a write went in unsynced since the last call (never with sync_on_write).
-  bool take_unsynced_writes() { return std::exchange(wrote_unsynced_, false); }
+  // What went in unsynced since the last call (never with sync_on_write).
+  consensus::UnsyncedWrites take_unsynced_writes() { return std::exchange(wrote_unsynced_, {}); }
   std::uint64_t syncs() const { return syncs_; }
 
  private:
@@ -41,7 +41,7 @@ class SimStorage final : public consensus::Storage {
   void make_durable(std::size_t count);  // the first `count` unsynced writes
 
   bool sync_on_write_;
-  bool wrote_unsynced_ = false;
+  consensus::UnsyncedWrites wrote_unsynced_;
   std::vector<Write> unsynced_;  // in the order written
   consensus::VotingState durable_voting_;
   std::vector<consensus::FinalizedEntry> durable_finalized_;

@@ -391,9 +391,10 @@ void World::deliver(Node& node, ValidatorIndex from, const MessagePtr& message,
 
 void World::after_input(Node& node) {
   std::vector<consensus::Outgoing> outgoing = node.replica->take_outgoing();
-  const bool wrote = node.storage->take_unsynced_writes();
-  if (wrote) schedule_sync(node);
-  if (wrote || !node.held.empty()) {
+  // As the node's chain-sync thread: finalized blocks get a sync but hold nothing back.
+  const consensus::UnsyncedWrites wrote = node.storage->take_unsynced_writes();
+  if (wrote.any()) schedule_sync(node);
+  if (wrote.voting_state || !node.held.empty()) {
     node.held.insert(node.held.end(), outgoing.begin(), outgoing.end());
   } else {
     for (const consensus::Outgoing& message : outgoing) send_outgoing(node, message);

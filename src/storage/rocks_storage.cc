@@ -218,7 +218,7 @@ void RocksStorage::persist_voting_state(const VotingState& state) {
   BALLAST_ASSERT_MSG(state.view >= persisted_view_,
                      "the voting state went back to an earlier view");
   Bytes value = encode_voting_state(state);
-  require_ok(db_->Put(consensus_write(), keys::kVotingState, slice(value)),
+  require_ok(db_->Put(consensus_write(unsynced_.voting_state), keys::kVotingState, slice(value)),
              "persist the voting state");
   persisted_view_ = state.view;
 }
@@ -240,7 +240,7 @@ void RocksStorage::append_finalized(std::span<const FinalizedEntry> entries) {
     height = block.height;
     tip = block.hash();
   }
-  require_ok(db_->Write(consensus_write(), &batch), "append finalized blocks");
+  require_ok(db_->Write(consensus_write(unsynced_.blocks), &batch), "append finalized blocks");
   if (first_block_height_ == 0) first_block_height_ = entries.front().block.height;
   last_block_height_ = height;
   tip_hash_ = tip;
@@ -424,9 +424,9 @@ Status RocksStorage::install_snapshot(const StoredSnapshot& snapshot) {
   return Status::ok();
 }
 
-rocksdb::WriteOptions RocksStorage::consensus_write() {
+rocksdb::WriteOptions RocksStorage::consensus_write(bool& owed) {
   if (options_.sync_consensus_writes) return synced();
-  unsynced_writes_ = true;
+  owed = true;
   return rocksdb::WriteOptions();
 }
 

@@ -3,13 +3,13 @@
 //
 // Every write the replica relies on is durable before anything that depends on it leaves the
 // process: synced before the call returns, or (without sync_consensus_writes) by the owner's
-// sync_wal() before it sends the replica's messages. Every change that spans several keys is one
-// atomic batch, and the write-ahead log keeps the writes' order, so a kill -9 at any moment
-// leaves the old state or the new one, never a mix. open() checks everything stored and reports
-// damage as a Status; data that fails its checks later (the disk changed under a running node)
-// aborts the process rather than being served. It must never interpret application snapshots
-// (opaque bytes) and never drop a finalized block above the latest snapshot. One owner thread:
-// only sync_wal() may be called from another thread.
+// sync_wal() before it sends the replica's messages that follow a voting state write. Every change
+// that spans several keys is one atomic batch, and the write-ahead log keeps the writes' order, so
+// a kill -9 at any moment leaves the old state or the new one, never a mix. open() checks
+// everything stored and reports damage as a Status; data that fails its checks later (the disk
+// changed under a running node) aborts the process rather than being served. It must never
+// interpret application snapshots (opaque bytes) and never drop a finalized block above the latest
+// snapshot. One owner thread: only sync_wal() may be called from another thread.
 #pragma once
 
 #include <cstddef>
@@ -87,9 +87,8 @@ class RocksStorage final : public consensus::Storage {
   std::vector<consensus::FinalizedEntry> finalized_range(consensus::Height from,
                                                          std::size_t max_count,
                                                          std::size_t max_bytes);
-  // Whether a consensus write went in unsynced since the last call (never with
-  // sync_consensus_writes on).
-  bool take_unsynced_writes() { return std::exchange(unsynced_writes_, false); }
+  // What went in unsynced since the last call (never with sync_consensus_writes on).
+  consensus::UnsyncedWrites take_unsynced_writes() { return std::exchange(unsynced_, {}); }
   // Makes every write made before the call durable. Thread-safe, and it does not hold up the
   // owner's writes meanwhile.
   Status sync_wal();
@@ -111,7 +110,8 @@ class RocksStorage final : public consensus::Storage {
   std::vector<consensus::FinalizedEntry> read_range(consensus::Height from, std::size_t max_count,
                                                     std::size_t max_bytes);
   Status write_synced(rocksdb::WriteBatch& batch, const std::string& what);
-  rocksdb::WriteOptions consensus_write();
+  // Unsynced without sync_consensus_writes, and then `owed` is set.
+  rocksdb::WriteOptions consensus_write(bool& owed);
 
   StorageOptions options_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -121,7 +121,7 @@ class RocksStorage final : public consensus::Storage {
   consensus::Height first_block_height_ = 0;         // 0: no block stored
   consensus::Height last_block_height_ = 0;
   std::optional<Hash256> tip_hash_;  // the last block or the anchor; nothing at genesis
-  bool unsynced_writes_ = false;
+  consensus::UnsyncedWrites unsynced_;
 };
 
 }  // namespace ballast::storage

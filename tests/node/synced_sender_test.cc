@@ -1,6 +1,7 @@
 // The synced sender: a round that wrote to storage leaves only after a sync that began after it,
 // rounds keep their order whether or not they wait, rounds waiting together share one sync, the
-// wait is bounded, and nothing handed over is lost at shutdown.
+// wait is bounded, lazy writes (finalized blocks) hold nothing back yet are synced all the same,
+// and nothing handed over is lost at shutdown.
 #include <gtest/gtest.h>
 
 #include <condition_variable>
@@ -75,9 +76,11 @@ class Harness {
     return syncs_done_;
   }
 
-  std::unique_ptr<SyncedSender> make_sender(std::size_t capacity = 16) {
-    return std::make_unique<SyncedSender>(
-        [this] { return sync(); }, [this](const OutgoingFrame& sent) { send(sent); }, capacity);
+  std::unique_ptr<SyncedSender> make_sender(std::size_t capacity = 16,
+                                            std::chrono::milliseconds lazy_sync_after = 1h) {
+    return std::make_unique<SyncedSender>([this] { return sync(); },
+                                          [this](const OutgoingFrame& sent) { send(sent); },
+                                          capacity, lazy_sync_after);
   }
 
  private:
@@ -169,6 +172,43 @@ TEST(SyncedSenderTest, WritesWithNothingToSendAreSyncedToo) {
   Harness harness;
   auto sender = harness.make_sender();
   sender->send({}, /*after_writes=*/true);
+  sender.reset();
+  EXPECT_EQ(harness.syncs_done(), 1);
+}
+
+// A finalized block's write must not make the next vote wait for a sync that was not for it.
+TEST(SyncedSenderTest, LazyWritesHoldNothingBack) {
+  Harness harness(/*gate_open=*/false);
+  auto sender = harness.make_sender();
+  sender->send({frame(1)}, /*after_writes=*/false, /*lazy_writes=*/true);
+  EXPECT_EQ(harness.sent_now(), (std::vector<std::uint8_t>{1}));  // before send() returned
+  EXPECT_EQ(harness.syncs_done(), 0);
+  harness.open_gate();
+}
+
+TEST(SyncedSenderTest, LazyWritesRideWithTheNextSync) {
+  Harness harness;
+  auto sender = harness.make_sender();
+  sender->send({}, /*after_writes=*/false, /*lazy_writes=*/true);
+  sender->send({frame(1)}, /*after_writes=*/true);
+  EXPECT_EQ(harness.wait_for_sent(1), (std::vector<std::uint8_t>{1}));
+  sender.reset();  // nothing lazy is left to sync at the stop
+  EXPECT_EQ(harness.syncs_done(), 1);
+}
+
+TEST(SyncedSenderTest, LazyWritesGetASyncOfTheirOwnWhenNoneComes) {
+  Harness harness;
+  auto sender = harness.make_sender(16, /*lazy_sync_after=*/1ms);
+  sender->send({}, /*after_writes=*/false, /*lazy_writes=*/true);
+  harness.wait_for_syncs_started(1);
+  sender.reset();
+  EXPECT_EQ(harness.syncs_done(), 1);
+}
+
+TEST(SyncedSenderTest, StoppingSyncsLazyWrites) {
+  Harness harness;
+  auto sender = harness.make_sender();
+  sender->send({}, /*after_writes=*/false, /*lazy_writes=*/true);
   sender.reset();
   EXPECT_EQ(harness.syncs_done(), 1);
 }

@@ -55,7 +55,7 @@ int run(int argc, char** argv) {
   RocksStorage& storage = *opened.value();
   // What the node's chain-sync thread does before the votes leave.
   auto make_durable = [&storage] {
-    if (!storage.take_unsynced_writes()) return;
+    if (!storage.take_unsynced_writes().any()) return;
     Status synced = std::async(std::launch::async, [&storage] { return storage.sync_wal(); }).get();
     if (!synced.is_ok()) {
       std::fprintf(stderr, "%s\n", synced.to_string().c_str());

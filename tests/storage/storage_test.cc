@@ -170,17 +170,22 @@ TEST_F(RocksStorageTest, VotingStateSurvivesReopen) {
 }
 
 // A node writes its votes and blocks unsynced and syncs before sending (node/synced_sender.h):
-// the storage tells it when a sync is owed, and the writes read back like synced ones.
-TEST_F(RocksStorageTest, UnsyncedConsensusWritesSayASyncIsOwedAndReadBackAfterIt) {
+// the storage tells it which kind of sync is owed (the votes' hold messages back, the blocks'
+// do not), and the writes read back like synced ones.
+TEST_F(RocksStorageTest, UnsyncedConsensusWritesSayWhichSyncIsOwedAndReadBackAfterIt) {
   StorageOptions deferred;
   deferred.sync_consensus_writes = false;
   RocksStorage& storage = open(deferred);
-  EXPECT_FALSE(storage.take_unsynced_writes());
+  EXPECT_FALSE(storage.take_unsynced_writes().any());
   storage.persist_voting_state(make_voting_state(4));
-  EXPECT_TRUE(storage.take_unsynced_writes());
-  EXPECT_FALSE(storage.take_unsynced_writes());  // taken: owed once
+  consensus::UnsyncedWrites owed = storage.take_unsynced_writes();
+  EXPECT_TRUE(owed.voting_state);
+  EXPECT_FALSE(owed.blocks);
+  EXPECT_FALSE(storage.take_unsynced_writes().any());  // taken: owed once
   append(2);
-  EXPECT_TRUE(storage.take_unsynced_writes());
+  owed = storage.take_unsynced_writes();
+  EXPECT_FALSE(owed.voting_state);
+  EXPECT_TRUE(owed.blocks);
   ASSERT_TRUE(storage.sync_wal().is_ok());
   RocksStorage& reopened = open(deferred);
   EXPECT_EQ(reopened.load_voting_state(), make_voting_state(4));
@@ -191,7 +196,7 @@ TEST_F(RocksStorageTest, SyncedConsensusWritesNeverOweASync) {
   RocksStorage& storage = open();
   storage.persist_voting_state(make_voting_state(4));
   append(1);
-  EXPECT_FALSE(storage.take_unsynced_writes());
+  EXPECT_FALSE(storage.take_unsynced_writes().any());
 }
 
 TEST_F(RocksStorageTest, FinalizedEntriesSurviveReopen) {
