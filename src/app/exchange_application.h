@@ -24,10 +24,9 @@ struct Hash256Hasher {
   }
 };
 
-// What a missing transaction is held behind by (mempool/holds.h), and whose entries it holds.
-inline mempool::EntryKey missing_key(const exchange::Transaction& tx,
-                                     mempool::Source holds_from = mempool::kFromAnywhere) {
-  return {tx.sender, tx.nonce, tx.expiry_height, holds_from};
+// What a missing transaction is held behind by (mempool/holds.h); it holds entries from anywhere.
+inline mempool::EntryKey missing_key(const exchange::Transaction& tx) {
+  return {tx.sender, tx.nonce, tx.expiry_height, mempool::kFromAnywhere};
 }
 
 struct ApplicationLimits {

@@ -391,9 +391,11 @@ void World::deliver(Node& node, ValidatorIndex from, const MessagePtr& message,
 
 void World::after_input(Node& node) {
   std::vector<consensus::Outgoing> outgoing = node.replica->take_outgoing();
-  // As the node's chain-sync thread: finalized blocks get a sync but hold nothing back.
+  // As the node's chain-sync thread: finalized blocks hold nothing back and ride with the next
+  // voting state's sync, so a crash before it may take them (the node's one-second sync of its
+  // own for them, in a halted network, is not modelled).
   const consensus::UnsyncedWrites wrote = node.storage->take_unsynced_writes();
-  if (wrote.any()) schedule_sync(node);
+  if (wrote.voting_state) schedule_sync(node);
   if (wrote.voting_state || !node.held.empty()) {
     node.held.insert(node.held.end(), outgoing.begin(), outgoing.end());
   } else {
